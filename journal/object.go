@@ -1,0 +1,320 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Object is a JSON object that keeps its keys in insertion order, so a journal written by
+// chaostest lists keys in the order Chaos Toolkit writes them and a copy of an experiment keeps
+// the order (and the unknown keys) of the file it came from.
+//
+// Values are the ones encoding/json produces for `any`, except that objects are *Object and
+// numbers are int64 when they are integers in the source text and float64 otherwise.
+// The zero value is an empty object ready to use.
+type Object struct {
+	keys []string
+	vals map[string]any
+}
+
+// NewObject returns an object holding the given key/value pairs in order:
+// NewObject("a", 1, "b", true). It panics if kv has an odd length or a key is not a string.
+func NewObject(kv ...any) *Object {
+	if len(kv)%2 != 0 {
+		panic("journal.NewObject: odd number of arguments")
+	}
+	o := &Object{}
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			panic(fmt.Sprintf("journal.NewObject: key %v is not a string", kv[i]))
+		}
+		o.Set(k, kv[i+1])
+	}
+	return o
+}
+
+// Len returns the number of keys.
+func (o *Object) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.keys)
+}
+
+// Keys returns the keys in order. The slice must not be modified.
+func (o *Object) Keys() []string {
+	if o == nil {
+		return nil
+	}
+	return o.keys
+}
+
+// Get returns the value stored under key and whether the key is present.
+func (o *Object) Get(key string) (any, bool) {
+	if o == nil || o.vals == nil {
+		return nil, false
+	}
+	v, ok := o.vals[key]
+	return v, ok
+}
+
+// Value returns the value stored under key, or nil when it is absent.
+func (o *Object) Value(key string) any {
+	v, _ := o.Get(key)
+	return v
+}
+
+// Has reports whether key is present.
+func (o *Object) Has(key string) bool {
+	_, ok := o.Get(key)
+	return ok
+}
+
+// Set stores value under key. A new key goes last; an existing key keeps its place.
+func (o *Object) Set(key string, value any) {
+	if o.vals == nil {
+		o.vals = make(map[string]any)
+	}
+	if _, ok := o.vals[key]; !ok {
+		o.keys = append(o.keys, key)
+	}
+	o.vals[key] = value
+}
+
+// Delete removes key if present.
+func (o *Object) Delete(key string) {
+	if o == nil || o.vals == nil {
+		return
+	}
+	if _, ok := o.vals[key]; !ok {
+		return
+	}
+	delete(o.vals, key)
+	for i, k := range o.keys {
+		if k == key {
+			o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+// Clone returns a deep copy of o: nested objects and slices are copied too.
+func (o *Object) Clone() *Object {
+	if o == nil {
+		return nil
+	}
+	c := &Object{keys: append([]string(nil), o.keys...), vals: make(map[string]any, len(o.vals))}
+	for k, v := range o.vals {
+		c.vals[k] = CloneValue(v)
+	}
+	return c
+}
+
+// CloneValue returns a deep copy of a JSON value made of *Object, []any, map[string]any and scalars.
+func CloneValue(v any) any {
+	switch x := v.(type) {
+	case *Object:
+		return x.Clone()
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = CloneValue(e)
+		}
+		return c
+	case map[string]any:
+		c := make(map[string]any, len(x))
+		for k, e := range x {
+			c[k] = CloneValue(e)
+		}
+		return c
+	default:
+		return v
+	}
+}
+
+// Map returns the object as a plain map (nested objects converted too), for code that does not
+// care about order.
+func (o *Object) Map() map[string]any {
+	if o == nil {
+		return nil
+	}
+	m := make(map[string]any, len(o.keys))
+	for _, k := range o.keys {
+		m[k] = Plain(o.vals[k])
+	}
+	return m
+}
+
+// Plain converts *Object values (at any depth) into map[string]any.
+func Plain(v any) any {
+	switch x := v.(type) {
+	case *Object:
+		return x.Map()
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = Plain(e)
+		}
+		return c
+	default:
+		return v
+	}
+}
+
+// MarshalJSON writes the object with its keys in order.
+func (o *Object) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		return []byte("null"), nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, err := marshalNoEscape(k)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		vb, err := marshalNoEscape(o.vals[k])
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, so "<" stays "<" as Python writes it.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// UnmarshalJSON reads a JSON object, keeping key order. Integers become int64, other numbers
+// float64, nested objects *Object.
+func (o *Object) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := decodeValue(dec)
+	if err != nil {
+		return err
+	}
+	obj, ok := v.(*Object)
+	if !ok {
+		return fmt.Errorf("journal: expected a JSON object, got %s", TypeName(v))
+	}
+	*o = *obj
+	return nil
+}
+
+// DecodeJSON parses one JSON value with the conventions of Object: ordered objects, int64
+// integers, float64 other numbers.
+func DecodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := decodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, fmt.Errorf("journal: unexpected data after the JSON value at offset %d", dec.InputOffset())
+	}
+	return v, nil
+}
+
+func decodeValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			o := &Object{vals: map[string]any{}}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, fmt.Errorf("journal: object key is %v, not a string", kt)
+				}
+				v, err := decodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				o.Set(k, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return o, nil
+		case '[':
+			a := []any{}
+			for dec.More() {
+				v, err := decodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				a = append(a, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return a, nil
+		}
+		return nil, fmt.Errorf("journal: unexpected %v", t)
+	case json.Number:
+		return parseNumber(string(t))
+	default:
+		return t, nil
+	}
+}
+
+func parseNumber(s string) (any, error) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("journal: bad number %q: %w", s, err)
+	}
+	return f, nil
+}
+
+// TypeName names the JSON type of a value as a person reads it: "object", "array", "string",
+// "integer", "number", "boolean" or "null".
+func TypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case *Object, map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case int, int64, int32, uint, uint64:
+		return "integer"
+	case float64, float32:
+		return "number"
+	case bool:
+		return "boolean"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
