@@ -1,0 +1,5 @@
+package chaostest
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
