@@ -23,6 +23,9 @@ type Env struct {
 	Secrets map[string]any
 	// AllSecrets holds every secret scope of the run, by scope name.
 	AllSecrets map[string]map[string]any
+	// ScopeOrder names the scopes of AllSecrets in declaration order, the order substitution
+	// looks names up in; scopes it does not name are searched after, by sorted name.
+	ScopeOrder []string
 	// Logf writes one progress line (as chaos run logs them) to the run's log.
 	Logf func(format string, args ...any)
 }
@@ -31,7 +34,7 @@ type Env struct {
 // secrets: whole-value "${x}" keeps the type of x; anything else becomes a string built the way
 // Python's str() would; dicts and lists are walked. See SubstituteValue.
 func (e Env) Substitute(v any) any {
-	return SubstituteValue(v, e.Configuration, e.AllSecrets)
+	return SubstituteValue(v, e.Configuration, OrderScopes(e.AllSecrets, e.ScopeOrder))
 }
 
 // HasValues reports whether the run has any configuration or secrets. Chaos Toolkit substitutes
