@@ -293,4 +293,3 @@ func resolveSecretScope(so *journal.Object) (*journal.Object, error) {
 	}
 	return res, nil
 }
-

@@ -59,4 +59,3 @@ func TestCorpusLoads(t *testing.T) {
 		})
 	}
 }
-

@@ -735,7 +735,6 @@ func (r *runner) rollbacks(ctx context.Context, strategy string) {
 
 func isCrash(rec *journal.Run) bool { return rec.Status == "" }
 
-
 func (r *runner) execute(ctx context.Context, act *journal.Object) *journal.Run {
 	rec := &journal.Run{}
 	r.executeInto(ctx, act, rec)

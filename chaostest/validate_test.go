@@ -29,7 +29,7 @@ const base = `"title": "t", "description": "d"`
 func TestValidateRules(t *testing.T) {
 	t.Setenv("CHAOSTEST_SET", "1")
 	cases := []struct {
-		name, src string
+		name, src       string
 		msg, where, key string
 	}{
 		{"empty", `{}`, "an empty experiment is not an experiment", "", ""},
