@@ -2,6 +2,7 @@ package chaostest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -775,7 +776,7 @@ func (r *runner) executeInto(ctx context.Context, act *journal.Object, rec *jour
 	switch {
 	case err == nil:
 		rec.Status = journal.RunSucceeded
-		rec.Output = out
+		rec.Output = normalizeOutput(out)
 		r.warnOutput(typ, name, act, out)
 	case errors.As(err, &crash):
 		r.noteMiss(rec, err.Error())
@@ -951,4 +952,23 @@ func (r *runner) dispatch(ctx context.Context, name string, act, prov *journal.O
 		return nil, Crash(fmt.Errorf("unknown provider type '%s'", ptype))
 	}
 	return pt.Run(ctx, r.env(name, prov), prov)
+}
+
+// normalizeOutput turns a provider's return value into the JSON value conventions of journals
+// (ordered objects, int64 integers), so tolerances and journals see the same thing whether a
+// provider returned a struct, a map or a journal.Object.
+func normalizeOutput(v any) any {
+	switch v.(type) {
+	case nil, bool, string, int64, float64, *journal.Object:
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	out, err := journal.DecodeJSON(b)
+	if err != nil {
+		return string(b)
+	}
+	return out
 }
