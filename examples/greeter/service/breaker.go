@@ -97,7 +97,7 @@ func (b *Breaker) Allow() (c *Call, ok bool) {
 		}
 		b.trial = true
 	}
-	c = &Call{b: b, gen: b.gen}
+	c = &Call{b: b, gen: b.gen, trial: b.state == HalfOpen}
 	b.mu.Unlock()
 	if changed {
 		b.notify(from, HalfOpen)
@@ -107,9 +107,10 @@ func (b *Breaker) Allow() (c *Call, ok bool) {
 
 // Call is one call a Breaker allowed. Only the first report of its outcome counts.
 type Call struct {
-	b    *Breaker
-	gen  uint64
-	once sync.Once
+	b     *Breaker
+	gen   uint64
+	trial bool // admitted as the half-open trial
+	once  sync.Once
 }
 
 // Success reports that the call succeeded: it resets the failure count, or closes a half-open
