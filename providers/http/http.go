@@ -1,0 +1,839 @@
+// Package http implements Chaos Toolkit's built-in "http" provider type, so experiment files
+// with {"type": "http", "url": ...} providers run unchanged, and gives Go tests typed builders
+// for the same providers:
+//
+//	http.Get(url).Timeout(3 * time.Second).Named("app-responds").Want(200)
+//
+// Importing the package (even as _) registers the "http" provider type with chaostest.
+//
+// # Behaviour (chaoslib/provider/http.py with the requests library)
+//
+// The provider object is {type, url, method="GET", headers?, arguments?, timeout?,
+// verify_tls=true, max_retries=0}.
+//
+//   - url, headers and timeout are substituted (${name}); arguments only when the run has
+//     configuration or secrets; method never, and it is upper-cased.
+//   - GET sends arguments as the query string (appended to a query already in the url). Other
+//     methods send them as a JSON body when the provider's "Content-Type" header (that exact key)
+//     is exactly "application/json", as a form body otherwise. JSON bodies are encoded as
+//     Python's json.dumps does (", " and ": " separators, non-ASCII escaped).
+//   - timeout is a number of seconds used for both connecting and each read, or a
+//     [connect, read] pair; either may be null (no limit). Without it there is no limit but the
+//     context.
+//   - verify_tls false skips certificate checks; a string is a CA bundle (PEM file) to trust.
+//     When it is true, the REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE bundle is used if set.
+//   - max_retries n retries failed connections (TCP connect and TLS handshake) up to n times, as
+//     requests' HTTPAdapter does. Like urllib3, it then also retries read errors (a read
+//     timeout, a connection closed before the response) of idempotent methods (GET, HEAD, PUT,
+//     DELETE, OPTIONS, TRACE); when those retries run out the error reads "failed to connect".
+//   - Redirects are followed (at most 30).
+//
+// The output is an ordered object {status, headers, body}. body is the JSON value of the
+// response when its Content-Type is exactly "application/json" ("; charset=utf-8" does not
+// count) and its text otherwise (charset from Content-Type; text/* without a charset as
+// ISO-8859-1, as requests does; otherwise UTF-8 when valid, else Latin-1). A 4xx or 5xx status
+// is not an error.
+//
+// Errors: a connection that cannot be made (refused, TLS failure, reset) fails the activity with
+// "failed to connect to <url>: <error>"; a read timeout with "activity took too long to
+// complete". Errors requests raises as something else (a bad scheme or url, a malformed header,
+// an unsubstituted or bad timeout, a JSON response that does not parse, too many redirects) are
+// chaostest.Crash errors, which abort the run as in Chaos Toolkit. Cancelling the context stops
+// the request; the error then wraps ctx.Err().
+//
+// # Where chaostest differs from Chaos Toolkit
+//
+//   - Response header names are canonicalised by Go ("Content-Type", "X-Powered-By", "Etag"),
+//     where requests keeps the server's casing, and they are sorted by name where requests keeps
+//     the server's order. Repeated headers are joined with ", " as requests does.
+//   - Request header names are sent in Go's canonical form too (HTTP header names are
+//     case-insensitive, so servers see no difference).
+//   - The text after "failed to connect to <url>: " is Go's error ("dial tcp 127.0.0.1:1:
+//     connect: connection refused"), not urllib3's ("HTTPConnectionPool(host=...): Max retries
+//     exceeded ...").
+//   - Charsets other than UTF-8, ASCII and Latin-1 are decoded as UTF-8 with replacement
+//     characters; where requests would guess a charset (no charset, not text/*), chaostest
+//     takes UTF-8 when the bytes are valid UTF-8 and Latin-1 otherwise.
+//   - The User-Agent is Go's unless the provider sets one.
+//   - No warning is logged for a status above 399.
+package http
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net"
+	nethttp "net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/internal/pystr"
+	"github.com/chaostest/chaostest/journal"
+)
+
+// TypeName is the provider type this package registers.
+const TypeName = "http"
+
+func init() {
+	chaostest.RegisterProviderType(chaostest.ProviderType{Name: TypeName, Validate: Validate, Run: Run})
+}
+
+// Validate checks an http provider object as chaoslib's validate_http_activity does: it must
+// have a (truthy) url, and headers, when given, must be a mapping. activity is unused; it is
+// there to match chaostest.ProviderType.
+func Validate(provider *journal.Object, activity string) error {
+	if !pyTruthy(provider.Value("url")) {
+		return errors.New("a HTTP activity must have a URL")
+	}
+	if h := provider.Value("headers"); pyTruthy(h) {
+		if _, ok := h.(*journal.Object); !ok {
+			return errors.New("a HTTP activities expect headers as a mapping")
+		}
+	}
+	return nil
+}
+
+// request is a provider object turned into Go values.
+type request struct {
+	url     string // the substituted url, as given (used in error messages)
+	target  string // url with the query string added
+	method  string
+	headers *journal.Object // substituted provider headers, nil when none
+	body    []byte
+	hasBody bool
+	ctype   string // Content-Type to add when the provider sets none
+	connect time.Duration
+	read    time.Duration
+	tls     *tls.Config
+	retries int
+	idempot bool
+}
+
+// Run executes an http provider object: it substitutes the keys Chaos Toolkit substitutes,
+// sends the request and returns {status, headers, body} as an ordered *journal.Object. See the
+// package documentation for the rules and the errors.
+func Run(ctx context.Context, env chaostest.Env, provider *journal.Object) (any, error) {
+	req, err := prepare(env, provider)
+	if err != nil {
+		return nil, err
+	}
+	return req.do(ctx)
+}
+
+func crashf(format string, args ...any) error {
+	return chaostest.Crash(fmt.Errorf(format, args...))
+}
+
+// prepare reads and checks the provider object in the order requests does: url, headers, body,
+// scheme, TLS settings, timeout.
+func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
+	r := &request{method: "GET"}
+	rawURL := env.Substitute(p.Value("url"))
+	u, ok := rawURL.(string)
+	if !ok {
+		return nil, crashf("Invalid URL %s: the url must be a string, not %s", pystr.Repr(rawURL), journal.TypeName(rawURL))
+	}
+	r.url = u
+	if m, ok := p.Get("method"); ok {
+		s, isStr := m.(string)
+		if !isStr {
+			return nil, crashf("http method must be a string, not %s %s", journal.TypeName(m), pystr.Repr(m))
+		}
+		r.method = strings.ToUpper(s)
+	}
+	switch r.method {
+	case "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE":
+		r.idempot = true
+	}
+
+	args := p.Value("arguments")
+	if pyTruthy(args) && env.HasValues() {
+		args = env.Substitute(args)
+	}
+
+	// URL (requests' PreparedRequest.prepare_url).
+	target := strings.TrimLeft(u, " \t\n\r\v\f")
+	lower := strings.ToLower(target)
+	prepared := !(strings.Contains(target, ":") && !strings.HasPrefix(lower, "http"))
+	if prepared {
+		pu, err := url.Parse(target)
+		if err != nil {
+			return nil, crashf("Invalid URL %s: %v", pystr.Repr(u), err)
+		}
+		if pu.Scheme == "" {
+			return nil, crashf("Invalid URL %s: No scheme supplied. Perhaps you meant https://%s?", pystr.Repr(u), u)
+		}
+		if pu.Host == "" {
+			return nil, crashf("Invalid URL %s: No host supplied", pystr.Repr(u))
+		}
+		if r.method == "GET" {
+			q, err := encodeParams(args)
+			if err != nil {
+				return nil, chaostest.Crash(err)
+			}
+			if q != "" {
+				if pu.RawQuery != "" {
+					pu.RawQuery += "&" + q
+				} else {
+					pu.RawQuery = q
+				}
+			}
+		}
+		target = pu.String()
+	}
+	r.target = target
+
+	// Headers (prepare_headers): values must be strings; null removes a header.
+	if h := env.Substitute(p.Value("headers")); h != nil {
+		obj, ok := h.(*journal.Object)
+		if !ok {
+			if pyTruthy(h) {
+				return nil, crashf("http headers must be a mapping, not %s %s", journal.TypeName(h), pystr.Repr(h))
+			}
+		} else {
+			for _, k := range obj.Keys() {
+				v := obj.Value(k)
+				if !validHeaderName.MatchString(k) {
+					return nil, crashf("Invalid leading whitespace, reserved character(s), or return character(s) in header name: %s", pystr.Repr(k))
+				}
+				if v == nil {
+					continue
+				}
+				s, ok := v.(string)
+				if !ok {
+					return nil, crashf("Header part (%s) from (%s, %s) must be of type str or bytes, not %s", pystr.Repr(v), pystr.Repr(k), pystr.Repr(v), pyTypeName(v))
+				}
+				if !validHeaderValue.MatchString(s) {
+					return nil, crashf("Invalid leading whitespace, reserved character(s), or return character(s) in header value: %s", pystr.Repr(s))
+				}
+			}
+			r.headers = obj
+		}
+	}
+
+	// Body (prepare_body).
+	if r.method != "GET" {
+		if ct, _ := r.headers.Value("Content-Type").(string); ct == "application/json" {
+			if args != nil {
+				var b strings.Builder
+				if err := pyJSON(&b, args); err != nil {
+					return nil, chaostest.Crash(err)
+				}
+				r.body, r.hasBody = []byte(b.String()), true
+			}
+		} else if pyTruthy(args) {
+			s, err := encodeParams(args)
+			if err != nil {
+				return nil, chaostest.Crash(err)
+			}
+			r.body, r.hasBody = []byte(s), true
+			if _, raw := args.(string); !raw {
+				r.ctype = "application/x-www-form-urlencoded"
+			}
+		}
+	}
+
+	// Scheme (Session.get_adapter).
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return nil, crashf("No connection adapters were found for %s", pystr.Repr(target))
+	}
+
+	// TLS (HTTPAdapter.cert_verify).
+	cfg, err := tlsConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	r.tls = cfg
+
+	// Retries.
+	if mr, ok := p.Get("max_retries"); ok && pyTruthy(mr) {
+		switch x := mr.(type) {
+		case int64:
+			r.retries = int(max(0, min(x, 1000)))
+		case float64:
+			r.retries = int(max(0, min(x, 1000)))
+		case bool:
+			r.retries = 1
+		default:
+			return nil, crashf("max_retries must be an integer, not %s %s", journal.TypeName(mr), pystr.Repr(mr))
+		}
+	}
+
+	// Timeout (HTTPAdapter.send, urllib3 Timeout).
+	r.connect, r.read, err = parseTimeout(env.Substitute(p.Value("timeout")))
+	if err != nil {
+		return nil, chaostest.Crash(err)
+	}
+	return r, nil
+}
+
+// The header checks of requests (utils._HEADER_VALIDATORS for str).
+var (
+	validHeaderName  = regexp.MustCompile(`^[^:\s][^:\r\n]*$`)
+	validHeaderValue = regexp.MustCompile(`^\S[^\r\n]*$|^$`)
+)
+
+// pyTypeName names a JSON value's Python type, for messages that quote Python's.
+func pyTypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case []any:
+		return "list"
+	}
+	return "dict"
+}
+
+// tlsConfig returns the TLS settings for verify_tls: a bool, or a CA bundle path.
+func tlsConfig(p *journal.Object) (*tls.Config, error) {
+	v, ok := p.Get("verify_tls")
+	if !ok || v == nil {
+		v = true
+	}
+	if v == true {
+		for _, env := range []string{"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"} {
+			if path := os.Getenv(env); path != "" {
+				v = path
+				break
+			}
+		}
+	}
+	path, isPath := v.(string)
+	if !isPath {
+		if !pyTruthy(v) {
+			return &tls.Config{InsecureSkipVerify: true}, nil //nolint:gosec // verify_tls: false asks for it
+		}
+		return &tls.Config{}, nil
+	}
+	pool, err := loadCAs(path)
+	if err != nil {
+		return nil, chaostest.Crash(err)
+	}
+	return &tls.Config{RootCAs: pool}, nil
+}
+
+// caCache keeps the CA pools read from bundles, by path, size and modification time, so a
+// probe repeated in a loop does not parse the same bundle each time.
+var caCache sync.Map // caKey -> *x509.CertPool
+
+type caKey struct {
+	path  string
+	size  int64
+	mtime time.Time
+}
+
+// loadCAs reads a CA bundle: a PEM file, or a directory of PEM files.
+func loadCAs(path string) (*x509.CertPool, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("Could not find a suitable TLS CA certificate bundle, invalid path: %s", path)
+	}
+	key := caKey{path, st.Size(), st.ModTime()}
+	if p, ok := caCache.Load(key); ok {
+		return p.(*x509.CertPool), nil
+	}
+	files := []string{path}
+	if st.IsDir() {
+		files = files[:0]
+		entries, _ := os.ReadDir(path)
+		for _, e := range entries {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			pool.AppendCertsFromPEM(b)
+		}
+	}
+	caCache.Store(key, pool)
+	return pool, nil
+}
+
+// parseTimeout reads a requests timeout: a number for both phases, or a [connect, read] pair.
+// Zero means no limit. The messages are urllib3's and requests'.
+func parseTimeout(v any) (connect, read time.Duration, err error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, 0, nil
+	case []any:
+		if len(x) != 2 {
+			parts := make([]string, len(x))
+			for i, e := range x {
+				parts[i] = pystr.Repr(e)
+			}
+			tuple := "(" + strings.Join(parts, ", ") + ")"
+			if len(x) == 1 {
+				tuple = "(" + parts[0] + ",)"
+			}
+			return 0, 0, fmt.Errorf("Invalid timeout %s. Pass a (connect, read) timeout tuple, or a single float to set both timeouts to the same value.", tuple)
+		}
+		if connect, err = timeoutValue("connect", x[0]); err != nil {
+			return 0, 0, err
+		}
+		read, err = timeoutValue("read", x[1])
+		return connect, read, err
+	}
+	if connect, err = timeoutValue("connect", v); err != nil {
+		return 0, 0, err
+	}
+	return connect, connect, nil
+}
+
+// timeoutValue is urllib3's Timeout._validate_timeout.
+func timeoutValue(name string, v any) (time.Duration, error) {
+	var f float64
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case bool:
+		return 0, errors.New("Timeout cannot be a boolean value. It must be an int, float or None.")
+	case int64:
+		f = float64(x)
+	case float64:
+		f = x
+	default:
+		return 0, fmt.Errorf("Timeout value %s was %s, but it must be an int, float or None.", name, pystr.Str(v))
+	}
+	if f <= 0 || math.IsNaN(f) {
+		return 0, fmt.Errorf("Attempted to set %s timeout to %s, but the timeout cannot be set to a value less than or equal to 0.", name, pystr.Str(v))
+	}
+	if f >= float64(math.MaxInt64/int64(time.Second)) {
+		return 0, nil
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// encodeParams is requests' RequestEncodingMixin._encode_params followed by
+// urllib.parse.urlencode(doseq=True): a string is kept as it is; a mapping (or a list of
+// [key, value] pairs) becomes k=v&... where a list value repeats the key, a mapping value
+// gives its keys, null values are dropped and other values are str()'d.
+func encodeParams(v any) (string, error) {
+	var pairs [][2]any
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case *journal.Object:
+		for _, k := range x.Keys() {
+			pairs = append(pairs, [2]any{k, x.Value(k)})
+		}
+	case []any:
+		for _, e := range x {
+			kv, ok := e.([]any)
+			if !ok || len(kv) != 2 {
+				return "", fmt.Errorf("cannot encode arguments %s: a list must hold [key, value] pairs", pystr.Repr(v))
+			}
+			pairs = append(pairs, [2]any{kv[0], kv[1]})
+		}
+	default:
+		return "", fmt.Errorf("cannot encode objects that are not 2-tuples: %s", pystr.Repr(v))
+	}
+	var b strings.Builder
+	add := func(k, val string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(val))
+	}
+	for _, kv := range pairs {
+		k := pystr.Str(kv[0])
+		var items []any
+		switch vs := kv[1].(type) {
+		case []any:
+			items = vs
+		case *journal.Object:
+			for _, key := range vs.Keys() {
+				items = append(items, key)
+			}
+		default:
+			items = []any{vs}
+		}
+		for _, it := range items {
+			switch y := it.(type) {
+			case nil:
+			case []any:
+				for _, e := range y {
+					add(k, pystr.Str(e))
+				}
+			case *journal.Object:
+				for _, key := range y.Keys() {
+					add(k, key)
+				}
+			default:
+				add(k, pystr.Str(y))
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// connError marks a connection that could not be made (TCP connect or TLS handshake), after
+// the retries max_retries allows.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return e.err.Error() }
+func (e *connError) Unwrap() error { return e.err }
+
+// redirectError is returned by CheckRedirect after 30 redirects.
+type redirectError struct{}
+
+func (redirectError) Error() string { return "Exceeded 30 redirects." }
+
+// dialFailed, when set (by tests), is called after each failed connection attempt with the
+// attempt's number, starting at 0.
+var dialFailed func(attempt int)
+
+// call holds the state of one request: the retry budget shared by connection and read retries.
+type call struct {
+	*request
+	left     atomic.Int64 // retries left
+	attempts atomic.Int64 // connection attempts made
+}
+
+// deadlineConn sets a read deadline before each read, so a read timeout bounds every wait for
+// data as a socket timeout does in Python.
+type deadlineConn struct {
+	net.Conn
+	timeout atomic.Int64 // nanoseconds; 0 for none
+}
+
+func (c *deadlineConn) Read(b []byte) (int, error) {
+	if d := time.Duration(c.timeout.Load()); d > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(d))
+	}
+	return c.Conn.Read(b)
+}
+
+// dialOnce opens one TCP connection (and does the TLS handshake when cfg is not nil).
+func (c *call) dialOnce(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+	c.attempts.Add(1)
+	d := net.Dialer{Timeout: c.connect}
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, &connError{err}
+	}
+	conn := &deadlineConn{Conn: raw}
+	if cfg == nil {
+		conn.timeout.Store(int64(c.read))
+		return conn, nil
+	}
+	conn.timeout.Store(int64(c.connect))
+	cfg = cfg.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = raw.Close()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// urllib3 reports a handshake timeout as a read timeout.
+			return nil, err
+		}
+		return nil, &connError{err}
+	}
+	conn.timeout.Store(int64(c.read))
+	return tc, nil
+}
+
+// dial retries dialOnce while the budget allows, as urllib3 retries connection errors.
+func (c *call) dial(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := c.dialOnce(ctx, network, addr, cfg)
+		var ce *connError
+		if err == nil || !errors.As(err, &ce) || ctx.Err() != nil {
+			return conn, err
+		}
+		if f := dialFailed; f != nil {
+			f(attempt)
+		}
+		if c.left.Add(-1) < 0 {
+			return nil, err
+		}
+	}
+}
+
+// do sends the request and builds the output.
+func (r *request) do(ctx context.Context) (any, error) {
+	c := &call{request: r}
+	c.left.Store(int64(r.retries))
+	tr := &nethttp.Transport{
+		Proxy: nethttp.ProxyFromEnvironment,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return c.dial(ctx, network, addr, nil)
+		},
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return c.dial(ctx, network, addr, r.tls)
+		},
+		TLSClientConfig:     r.tls,
+		TLSHandshakeTimeout: r.connect,
+		DisableKeepAlives:   true,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &nethttp.Client{
+		Transport: tr,
+		CheckRedirect: func(req *nethttp.Request, via []*nethttp.Request) error {
+			if len(via) > 30 {
+				return redirectError{}
+			}
+			return nil
+		},
+	}
+	for {
+		resp, err := c.send(ctx, client)
+		if err == nil {
+			return r.output(ctx, resp)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("http request to %s stopped: %w", r.url, ctx.Err())
+		}
+		var (
+			ce *connError
+			re redirectError
+			ue *url.Error
+		)
+		switch {
+		case errors.As(err, &re):
+			return nil, chaostest.Crash(re)
+		case errors.As(err, &ce):
+			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, ce.err)
+		case c.attempts.Load() == 0:
+			// Nothing was sent: the request itself is at fault.
+			return nil, chaostest.Crash(err)
+		}
+		inner := err
+		if errors.As(err, &ue) {
+			inner = ue.Err
+		}
+		// A read error. urllib3 retries it for idempotent methods when max_retries is set, and
+		// reports it as a connection error once the retries are spent.
+		if r.retries > 0 && r.idempot {
+			if c.left.Add(-1) >= 0 {
+				continue
+			}
+			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, inner)
+		}
+		if isTimeout(err) {
+			return nil, errors.New("activity took too long to complete")
+		}
+		return nil, fmt.Errorf("failed to connect to %s: %w", r.url, inner)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// send builds the net/http request and sends it.
+func (r *request) send(ctx context.Context, client *nethttp.Client) (*nethttp.Response, error) {
+	var body io.Reader
+	if r.hasBody {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := nethttp.NewRequestWithContext(ctx, r.method, r.target, body)
+	if err != nil {
+		return nil, chaostest.Crash(err)
+	}
+	req.Header.Set("Accept", "*/*")
+	req.Header.Set("Accept-Encoding", "gzip, deflate")
+	if r.ctype != "" {
+		req.Header.Set("Content-Type", r.ctype)
+	}
+	for _, k := range r.headers.Keys() {
+		v := r.headers.Value(k)
+		if strings.EqualFold(k, "Host") {
+			if s, ok := v.(string); ok {
+				req.Host = s
+			}
+			continue
+		}
+		if v == nil {
+			req.Header.Del(k)
+			if strings.EqualFold(k, "User-Agent") {
+				req.Header.Set("User-Agent", "")
+			}
+			continue
+		}
+		req.Header.Set(k, v.(string))
+	}
+	return client.Do(req)
+}
+
+// output reads the response into {status, headers, body}.
+func (r *request) output(ctx context.Context, resp *nethttp.Response) (any, error) {
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("http request to %s stopped: %w", r.url, ctx.Err())
+		case isTimeout(err):
+			// requests turns a read timeout while reading the body into a ConnectionError.
+			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, err)
+		default:
+			return nil, crashf("Connection broken while reading the response from %s: %v", r.url, err)
+		}
+	}
+	headers := &journal.Object{}
+	keys := make([]string, 0, len(resp.Header)+1)
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	if len(resp.TransferEncoding) > 0 && resp.Header["Transfer-Encoding"] == nil {
+		keys = append(keys, "Transfer-Encoding")
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vals := resp.Header[k]
+		if k == "Transfer-Encoding" && vals == nil {
+			vals = resp.TransferEncoding
+		}
+		headers.Set(k, strings.Join(vals, ", "))
+	}
+	content, err := decodeContent(raw, resp.Header.Values("Content-Encoding"))
+	if err != nil {
+		return nil, chaostest.Crash(err)
+	}
+	ct := strings.Join(resp.Header.Values("Content-Type"), ", ")
+	var body any
+	if ct == "application/json" {
+		body, err = journal.DecodeJSON(content)
+		if err != nil {
+			return nil, crashf("the response of %s says application/json but its body is not JSON: %v", r.url, err)
+		}
+	} else {
+		body = decodeText(content, ct)
+	}
+	return journal.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body), nil
+}
+
+// decodeContent undoes the gzip and deflate Content-Encodings urllib3 decodes, last applied
+// first; other encodings are left alone.
+func decodeContent(b []byte, encodings []string) ([]byte, error) {
+	var list []string
+	for _, e := range encodings {
+		for _, p := range strings.Split(e, ",") {
+			switch p = strings.ToLower(strings.TrimSpace(p)); p {
+			case "gzip", "x-gzip", "deflate":
+				list = append(list, p)
+			}
+		}
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		var (
+			out []byte
+			err error
+		)
+		if list[i] == "deflate" {
+			var zr io.ReadCloser
+			if zr, err = zlib.NewReader(bytes.NewReader(b)); err == nil {
+				out, err = io.ReadAll(zr)
+			}
+			if err != nil { // raw deflate without the zlib header, as urllib3 accepts
+				out, err = io.ReadAll(flate.NewReader(bytes.NewReader(b)))
+			}
+		} else {
+			var gr *gzip.Reader
+			if gr, err = gzip.NewReader(bytes.NewReader(b)); err == nil {
+				out, err = io.ReadAll(gr)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("Received response with content-encoding: %s, but failed to decode it: %v", list[i], err)
+		}
+		b = out
+	}
+	return b, nil
+}
+
+// decodeText is requests' Response.text: the charset of the Content-Type, ISO-8859-1 for text
+// types without one, UTF-8 for application/json; otherwise UTF-8 when valid, else Latin-1.
+func decodeText(b []byte, contentType string) string {
+	charset := ""
+	if contentType != "" {
+		mt, params, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+		}
+		if cs, ok := params["charset"]; ok {
+			charset = strings.ToLower(strings.Trim(cs, `'"`))
+		} else if strings.Contains(mt, "text") {
+			charset = "iso-8859-1"
+		} else if strings.Contains(mt, "application/json") {
+			charset = "utf-8"
+		}
+	}
+	switch charset {
+	case "":
+		if utf8.Valid(b) {
+			return string(b)
+		}
+		return latin1(b)
+	case "iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "iso_8859_1", "8859", "cp819":
+		return latin1(b)
+	case "ascii", "us-ascii", "646":
+		var s strings.Builder
+		for _, c := range b {
+			if c < 0x80 {
+				s.WriteByte(c)
+			} else {
+				s.WriteRune(utf8.RuneError)
+			}
+		}
+		return s.String()
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	var s strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		s.WriteRune(r)
+		b = b[n:]
+	}
+	return s.String()
+}
+
+func latin1(b []byte) string {
+	rs := make([]rune, len(b))
+	for i, c := range b {
+		rs[i] = rune(c)
+	}
+	return string(rs)
+}
