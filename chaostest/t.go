@@ -362,7 +362,7 @@ func (ct *T) journalPaths() []string {
 		paths = append(paths, filepath.Join(a.ArtifactDir(), "journal.json"))
 	}
 	if dir := os.Getenv("CHAOSTEST_JOURNAL_DIR"); dir != "" {
-		paths = append(paths, filepath.Join(dir, sanitize(ct.tb.Name()), "journal.json"))
+		paths = append(paths, filepath.Join(dir, SanitizeName(ct.tb.Name()), "journal.json"))
 	}
 	if ct.o.journalDir != "" {
 		paths = append(paths, filepath.Join(ct.o.journalDir, "journal.json"))
@@ -370,7 +370,8 @@ func (ct *T) journalPaths() []string {
 	return paths
 }
 
-func sanitize(name string) string {
+// SanitizeName turns a test name into the directory name used under $CHAOSTEST_JOURNAL_DIR.
+func SanitizeName(name string) string {
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case '/', '\\', ':', '*', '?', '"', '<', '>', '|', ' ':
@@ -424,12 +425,12 @@ func (ct *T) verdict(r *runner) {
 	}
 	for _, rec := range j.Run {
 		if rec.Status == journal.RunFailed && rec.Type() == "action" {
-			ct.tb.Errorf("chaostest: action '%s' failed: %s", rec.Name(), rec.ExceptionMessage())
+			ct.tb.Errorf("chaostest: action '%s' failed: %s", rec.Name(), failure(rec))
 		}
 	}
 	for _, rec := range j.Rollbacks {
 		if rec.Status == journal.RunFailed {
-			ct.tb.Errorf("chaostest: rollback '%s' failed: %s", rec.Name(), rec.ExceptionMessage())
+			ct.tb.Errorf("chaostest: rollback '%s' failed: %s", rec.Name(), failure(rec))
 		}
 	}
 }
@@ -454,7 +455,7 @@ func (ct *T) explain(r *runner, st *journal.State) string {
 	fmt.Fprintf(&b, "  probe:     %s\n", rec.Name())
 	fmt.Fprintf(&b, "  tolerance: %s\n", compactJSON(tol))
 	if rec.Status == journal.RunFailed {
-		fmt.Fprintf(&b, "  output:    none, the probe failed: %s", rec.ExceptionMessage())
+		fmt.Fprintf(&b, "  output:    none, the probe failed: %s", failure(rec))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "  output:    %s", truncate(compactJSON(rec.Output), 600))
@@ -478,4 +479,9 @@ func RunFile(t TB, path string, opts ...Option) *journal.Journal {
 		opt(&ct.o)
 	}
 	return ct.Run()
+}
+
+// failure returns a failed record's message without the Chaos Toolkit exception prefix.
+func failure(rec *journal.Run) string {
+	return strings.TrimPrefix(rec.ExceptionMessage(), strings.TrimSpace(ExceptionPrefix)+" ")
 }
