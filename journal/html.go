@@ -43,7 +43,10 @@ func RenderHTML(w io.Writer, journals ...*Journal) error {
 		}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	h := &htmlWriter{w: bw}
+	h := &htmlWriter{w: bw, svgW: 1000}
+	if len(journals) > 1 {
+		h.svgW = 640
+	}
 	h.document(journals)
 	if h.err != nil {
 		return h.err
@@ -52,9 +55,10 @@ func RenderHTML(w io.Writer, journals ...*Journal) error {
 }
 
 type htmlWriter struct {
-	w   *bufio.Writer
-	err error
-	buf bytes.Buffer // scratch for JSON
+	w    *bufio.Writer
+	err  error
+	buf  bytes.Buffer // scratch for JSON
+	svgW float64      // width of the timeline in SVG user units: narrower columns, narrower SVG
 }
 
 func (h *htmlWriter) raw(s string) {
@@ -97,6 +101,7 @@ svg .tick{fill:var(--muted)}
 svg .grid{stroke:#eaeef2}
 svg .lane-sep{stroke:var(--line)}
 svg .bar{stroke:#fff;stroke-width:.5}
+svg .bar.thin{stroke:none}
 svg .bar.probe{fill:var(--probe)}svg .bar.action{fill:var(--action)}
 svg .bar.missed{fill:var(--miss)}
 svg .bar.failed{fill:var(--fail);stroke:#82071e;stroke-width:1.5}
@@ -145,7 +150,7 @@ func columnMinWidth(n int) int {
 	if n == 1 {
 		return 320
 	}
-	return 480
+	return 560
 }
 
 // compare writes the table that sets several runs side by side.
@@ -309,7 +314,6 @@ func (h *htmlWriter) configuration(j *Journal) {
 
 // Geometry of the timeline SVG, in user units (the SVG scales to its column's width).
 const (
-	svgWidth   = 1000.0
 	svgLabelW  = 150.0
 	svgRight   = 12.0
 	svgRowH    = 18.0
@@ -319,6 +323,7 @@ const (
 )
 
 func (h *htmlWriter) svg(tl *timeline) {
+	svgWidth := h.svgW
 	plotW := svgWidth - svgLabelW - svgRight
 	x := func(t float64) float64 { return svgLabelW + t/tl.span*plotW }
 
@@ -364,36 +369,49 @@ func (h *htmlWriter) svg(tl *timeline) {
 			h.rawf("<text class=\"none\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">not run</text>\n", svgLabelW+6, mid)
 		}
 	}
-	// Bars.
-	for _, rec := range tl.records {
-		x0 := x(rec.from)
-		w := x(rec.to) - x0
-		if w < 2 {
-			w = 2
+	// Bars, problems drawn last so that neighbours in a dense lane do not hide them.
+	for _, pass := range []string{"ok", "missed", "aborted", "failed"} {
+		for _, rec := range tl.records {
+			if rec.outcome() == pass {
+				h.bar(rec, x, laneY[rec.lane])
+			}
 		}
-		by := laneY[rec.lane] + svgLanePad + float64(rec.row)*(svgRowH+svgRowGap)
-		out := rec.outcome()
-		typ := rec.run.Type()
-		if typ != "action" {
-			typ = "probe"
-		}
-		h.rawf("<a href=\"#%s\"><rect class=\"bar %s %s\" data-outcome=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" rx=\"2\"><title>", rec.id, typ, out, out, x0, by, w, svgRowH)
-		h.text(rec.run.Name())
-		h.rawf(" (%s, %s) — %s, %s", typ, rec.phase, statusWords(rec.run), formatSeconds(rec.run.Duration))
-		h.raw("</title></rect>")
-		name := rec.run.Name()
-		if w > float64(len(name))*6.2+14 {
-			h.rawf("<text class=\"bar-label\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">", x0+4, by+svgRowH/2)
-			h.text(name)
-			h.raw("</text>")
-		}
-		if out == "failed" && w >= 8 {
-			h.rawf("<text class=\"mark\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">✕</text>", x0+w-2, by+svgRowH/2)
-		}
-		h.raw("</a>\n")
 	}
 	h.raw("</svg>\n")
 	h.raw("<div class=\"legend\"><span><i style=\"background:var(--probe)\"></i>probe</span><span><i style=\"background:var(--action)\"></i>action</span><span><i style=\"background:var(--miss)\"></i>tolerance missed</span><span><i style=\"background:var(--fail)\"></i>failed ✕</span><span><i style=\"background:#afb8c1\"></i>stopped midway</span></div>\n")
+}
+
+// bar draws one record's bar, linked to its details, with its name when it fits.
+func (h *htmlWriter) bar(rec *record, x func(float64) float64, laneTop float64) {
+	x0 := x(rec.from)
+	w := x(rec.to) - x0
+	thin := ""
+	if w < 3 {
+		thin = " thin"
+	}
+	if w < 2 {
+		w = 2
+	}
+	by := laneTop + svgLanePad + float64(rec.row)*(svgRowH+svgRowGap)
+	out := rec.outcome()
+	typ := rec.run.Type()
+	if typ != "action" {
+		typ = "probe"
+	}
+	h.rawf("<a href=\"#%s\"><rect class=\"bar %s %s%s\" data-outcome=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" rx=\"2\"><title>", rec.id, typ, out, thin, out, x0, by, w, svgRowH)
+	h.text(rec.run.Name())
+	h.rawf(" (%s, %s) — %s, %s", typ, rec.phase, statusWords(rec.run), formatSeconds(rec.run.Duration))
+	h.raw("</title></rect>")
+	name := rec.run.Name()
+	if w > float64(len(name))*6.2+14 {
+		h.rawf("<text class=\"bar-label\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">", x0+4, by+svgRowH/2)
+		h.text(name)
+		h.raw("</text>")
+	}
+	if out == "failed" && w >= 8 {
+		h.rawf("<text class=\"mark\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">✕</text>", x0+w-2, by+svgRowH/2)
+	}
+	h.raw("</a>\n")
 }
 
 // math0 keeps unit steps whole for the in-order axis.

@@ -74,7 +74,7 @@ func Parse(data []byte) (*Journal, error) {
 	if err := dec.Decode(&j); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col := position(data, se.Offset)
+			line, col := position(data, se.Offset-1) // Offset is just past the bad byte
 			return nil, fmt.Errorf("journal: invalid JSON at line %d, column %d: %w", line, col, err)
 		}
 		return nil, fmt.Errorf("journal: expected a Chaos Toolkit journal object: %w", err)
@@ -90,9 +90,7 @@ func Parse(data []byte) (*Journal, error) {
 
 // position turns a byte offset into a 1-based line and column.
 func position(data []byte, offset int64) (line, col int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
+	offset = min(max(offset, 0), int64(len(data)))
 	before := data[:offset]
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(offset) - bytes.LastIndexByte(before, '\n')

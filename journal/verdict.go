@@ -53,8 +53,13 @@ func VerdictOf(j *Journal) Verdict {
 			return Verdict{Name: "completed", Words: w + ".", OK: true}
 		}
 		w := "Completed: the steady state held"
-		if j.SteadyStates.Before == nil && j.SteadyStates.After == nil {
+		if d := summarizeDuring(j.SteadyStates.During); d.missed > 0 {
+			w = fmt.Sprintf("Completed, but the steady state was missed in %d of %d checks during the method (Chaos Toolkit does not fail a run for that without --fail-fast)", d.missed, d.checks)
+		} else if j.SteadyStates.Before == nil && j.SteadyStates.After == nil {
 			w = "Completed: no steady-state check ran"
+			if d.checks > 0 {
+				w = fmt.Sprintf("Completed: the steady state held in all %d checks during the method", d.checks)
+			}
 		}
 		if n := countFailed(j.Run); n > 0 {
 			w += fmt.Sprintf("; %d method %s failed (Chaos Toolkit does not fail a run for that)", n, plural(n, "activity", "activities"))
