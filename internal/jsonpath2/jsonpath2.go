@@ -747,6 +747,8 @@ type token struct {
 	col  int
 }
 
+var punct = [256]tokKind{'{': tBraceL, '}': tBraceR, '[': tBracketL, ']': tBracketR, ':': tColon, ',': tComma, '(': tParenL, ')': tParenR, '?': tQuestion}
+
 var keywords = map[string]tokKind{"and": tAnd, "not": tNot, "or": tOr, "true": tTrue, "false": tFalse, "null": tNull}
 
 func lex(s string) ([]token, error) {
@@ -799,7 +801,7 @@ func lex(s string) ([]token, error) {
 				return nil, fmt.Errorf("line 1:%d token recognition error at: '%s'", start, s[start:start+1])
 			}
 		case strings.IndexByte("{}[]:,()?", c) >= 0:
-			k := map[byte]tokKind{'{': tBraceL, '}': tBraceR, '[': tBracketL, ']': tBracketR, ':': tColon, ',': tComma, '(': tParenL, ')': tParenR, '?': tQuestion}[c]
+			k := punct[c]
 			toks = append(toks, token{k, s[i : i+1], start})
 			i++
 		case c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'):
