@@ -111,33 +111,6 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseInterleaved parses flags that may come before, between or after positional arguments
-// ("--" ends the flags) and returns the positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag stops at "--" (consumed) or at the first non-flag argument.
-		if consumedDashDash(args, rest) {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// consumedDashDash reports whether Parse stopped at a "--" terminator, which it drops.
-func consumedDashDash(args, rest []string) bool {
-	i := len(args) - len(rest) - 1
-	return i >= 0 && args[i] == "--"
-}
-
 // writeFileAtomic writes data to path through a temporary file in the same directory and a
 // rename, so a reader never sees a half-written report.
 func writeFileAtomic(path string, data []byte) (err error) {
