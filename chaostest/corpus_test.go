@@ -50,7 +50,8 @@ func TestCorpusLoads(t *testing.T) {
 				for _, p := range ps {
 					require.Contains(t, p.Message, "could not find Python module 'chaosk8s.pod.")
 				}
-				require.Contains(t, ps[2].Message, "chaosk8s.pod.actions.terminate_pods")
+				require.Contains(t, ps[1].Message, "chaosk8s.pod.actions.terminate_pods")
+				require.Equal(t, "method[0] (action 'terminate-greeting-service')", ps[1].Where)
 			case strings.Contains(base, ".VARFILE."):
 				v := &chaostest.Vars{}
 				require.NoError(t, v.LoadFile(f))

@@ -280,11 +280,11 @@ func plainObject(o *journal.Object) map[string]any {
 
 // substitute applies ${} substitution with the run's configuration and secrets.
 func (r *runner) substitute(v any) any {
-	return SubstituteValue(v, r.cfgMap, r.scopes)
+	return SubstituteValue(v, r.cfgMap, r.secrets)
 }
 
 func (r *runner) env(activity string, prov *journal.Object) Env {
-	env := Env{Activity: activity, Configuration: r.cfgMap, AllSecrets: r.scopes}
+	env := Env{Activity: activity, Configuration: r.cfgMap, AllSecrets: r.scopes, ScopeOrder: r.secrets.Keys()}
 	if names := list(prov.Value("secrets")); len(names) > 0 {
 		env.Secrets = map[string]any{}
 		for _, n := range names {
