@@ -3,7 +3,6 @@ package journal
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -55,10 +54,10 @@ func RenderHTML(w io.Writer, journals ...*Journal) error {
 }
 
 type htmlWriter struct {
-	w    *bufio.Writer
-	err  error
-	buf  bytes.Buffer // scratch for JSON
-	svgW float64      // width of the timeline in SVG user units: narrower columns, narrower SVG
+	w       *bufio.Writer
+	err     error
+	scratch []byte  // reused for JSON text
+	svgW    float64 // width of the timeline in SVG user units: narrower columns, narrower SVG
 }
 
 func (h *htmlWriter) raw(s string) {
@@ -570,25 +569,52 @@ func humanTimeMicro(s string) string {
 // jsonBlock writes v as pretty JSON in a <pre>, folded in a <details> when it has more than
 // fold lines (fold 0 never folds).
 func (h *htmlWriter) jsonBlock(v any, fold int) {
-	h.buf.Reset()
-	enc := json.NewEncoder(&h.buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		h.buf.Reset()
-		fmt.Fprintf(&h.buf, "(cannot show as JSON: %v)", err)
+	b, err := appendPrettyJSON(h.scratch[:0], v, 0)
+	if err != nil {
+		b = fmt.Appendf(b[:0], "(cannot show as JSON: %v)", err)
 	}
-	b := bytes.TrimRight(h.buf.Bytes(), "\n")
+	h.scratch = b
 	lines := bytes.Count(b, []byte("\n")) + 1
 	folded := fold > 0 && lines > fold
 	if folded {
 		h.rawf("<details><summary>%d lines</summary>", lines)
 	}
 	h.raw("<pre>")
-	h.text(string(b))
+	h.escaped(b)
 	h.raw("</pre>")
 	if folded {
 		h.raw("</details>")
 	}
 	h.raw("\n")
+}
+
+// escaped writes b escaped for HTML text, as html.EscapeString does, without converting it to
+// a string first.
+func (h *htmlWriter) escaped(b []byte) {
+	start := 0
+	for i, c := range b {
+		var esc string
+		switch c {
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '"':
+			esc = "&#34;"
+		default:
+			continue
+		}
+		if h.err == nil {
+			_, h.err = h.w.Write(b[start:i])
+		}
+		h.raw(esc)
+		start = i + 1
+	}
+	if h.err == nil {
+		_, h.err = h.w.Write(b[start:])
+	}
 }
