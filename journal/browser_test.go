@@ -21,7 +21,15 @@ import (
 )
 
 // findChromium returns the path of Debian's chromium, or "" when it is not installed.
+// CHAOSTEST_CHROMIUM names another binary; when it is set but not executable, chromium counts
+// as missing.
 func findChromium() string {
+	if p := os.Getenv("CHAOSTEST_CHROMIUM"); p != "" {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() && info.Mode()&0o111 != 0 {
+			return p
+		}
+		return ""
+	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
