@@ -1,0 +1,98 @@
+package k8s
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/yaml"
+
+	"github.com/chaostest/chaostest/journal"
+)
+
+// lastActionAll is the end of the last action run by any client of this process.
+var lastActionAll atomic.Pointer[time.Time]
+
+// loadSpecFile reads a JSON (.json) or YAML (.yml, .yaml) manifest as chaosk8s does; any other
+// extension is refused with its message.
+func loadSpecFile(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	switch filepath.Ext(path) {
+	case ".json":
+		err = json.Unmarshal(data, &m)
+	case ".yml", ".yaml":
+		err = yaml.Unmarshal(data, &m)
+	default:
+		return nil, fmt.Errorf("cannot process %s", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// convert moves a JSON-shaped value (a map from an experiment file) into a typed API object.
+func convert(in any, out any) error {
+	if o, ok := in.(*journal.Object); ok {
+		in = o.Map()
+	}
+	b, err := json.Marshal(journal.Plain(in))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// jsonValue turns an API object into the ordered JSON value the journal records.
+func jsonValue(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return journal.DecodeJSON(b)
+}
+
+// rawJSON decodes a raw API response.
+func rawJSON(b []byte) (any, error) { return journal.DecodeJSON(b) }
+
+// pyStr renders an optional string as Python's str() would render the argument (None if unset).
+func pyStr(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return s
+}
+
+// apiError renders an API error like the Python client's ApiException: "(404)\nReason: Not
+// Found\n...", on one line.
+func apiError(err error) string {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		st := se.Status()
+		reason := string(st.Reason)
+		if reason == "" {
+			reason = strings.TrimSpace(fmt.Sprint(st.Code))
+		}
+		return fmt.Sprintf("(%d) Reason: %s: %s", st.Code, reason, st.Message)
+	}
+	return err.Error()
+}
+
+// formatName fills chaosk8s's "{name}" selector templates as str.format(name=name) does.
+func formatName(tmpl, name string) string {
+	return strings.ReplaceAll(tmpl, "{name}", pyStr(name))
+}
+
+func jsonBytes(v any) ([]byte, error) {
+	return json.Marshal(journal.Plain(v))
+}
