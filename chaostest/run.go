@@ -879,23 +879,17 @@ func (r *runner) callProvider(ctx context.Context, act *journal.Object) (any, er
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	if timeout <= 0 {
+		// No timeout of its own: call in this goroutine (providers honour ctx for interruption).
+		return r.callSafely(ctx, name, act, prov)
+	}
 	type result struct {
 		out any
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		returned := false
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{nil, &panicError{value: p, stack: string(debug.Stack())}}
-			} else if !returned {
-				// runtime.Goexit, e.g. t.FailNow called from a provider.
-				done <- result{nil, fmt.Errorf("the provider stopped its goroutine (runtime.Goexit; t.FailNow cannot be used inside a provider)")}
-			}
-		}()
-		out, err := r.dispatch(ctx, name, act, prov)
-		returned = true
+		out, err := r.callSafely(ctx, name, act, prov)
 		done <- result{out, err}
 	}()
 	select {
@@ -919,6 +913,22 @@ func (r *runner) callProvider(ctx context.Context, act *journal.Object) (any, er
 		}
 		return nil, fmt.Errorf("activity interrupted: %w", context.Cause(ctx))
 	}
+}
+
+// callSafely calls the provider, turning a panic into an error with its stack, and reporting a
+// runtime.Goexit (t.FailNow inside a provider) instead of losing it.
+func (r *runner) callSafely(ctx context.Context, name string, act, prov *journal.Object) (out any, err error) {
+	returned := false
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, &panicError{value: p, stack: string(debug.Stack())}
+		} else if !returned {
+			r.log(LevelError, fmt.Sprintf("  => the provider of '%s' stopped its goroutine (runtime.Goexit; t.FailNow cannot be used inside a provider)", name))
+		}
+	}()
+	out, err = r.dispatch(ctx, name, act, prov)
+	returned = true
+	return out, err
 }
 
 func (r *runner) dispatch(ctx context.Context, name string, act, prov *journal.Object) (any, error) {
