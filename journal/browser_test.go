@@ -76,6 +76,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // Chromium spends most of its start-up waiting; two at once halve the time.
 			page := filepath.Join(dir, c.name+".html")
 			shot := filepath.Join(dir, c.name+".png")
 			var b bytes.Buffer

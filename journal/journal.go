@@ -1,6 +1,16 @@
 // Package journal holds the Chaos Toolkit journal: the record of one experiment run, written as
 // journal.json. Its types follow the schema chaostoolkit-lib writes (keys in the same order), so
 // journals from chaostest and from Chaos Toolkit can be read, compared and rendered alike.
+//
+//   - Read, Parse, Encode and Write (atomic: temporary file, fsync, rename) handle journal.json
+//     as Chaos Toolkit writes it; Chaos Toolkit's journals read and written again are byte for
+//     byte the same.
+//   - Normalize masks what changes from run to run (times, durations, hosts, ports, generated
+//     names, tracebacks), so journals compare and snapshot well; Diff compares two journals in
+//     behaviour (chaostest diff).
+//   - RenderHTML draws a self-contained report with an SVG timeline (several journals side by
+//     side), RenderMarkdown a summary for CI (chaostest report).
+//   - Package journaltest snapshots a journal with go-snaps in one line.
 package journal
 
 import (
