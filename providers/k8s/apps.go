@@ -295,7 +295,7 @@ func (c *Client) deleteNamed(ctx context.Context, env chaostest.Env, kind string
 			return nil, fmt.Errorf("failed to delete %s '%s' in ns '%s': %s", kind, n, a.NS, apiError(err))
 		}
 	}
-	env.Logf("deleted %d %s(s) in ns '%s'", len(targets), kind, a.NS)
+	logf(env, "deleted %d %s(s) in ns '%s'", len(targets), kind, a.NS)
 	return nil, nil
 }
 

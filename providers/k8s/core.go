@@ -290,4 +290,3 @@ func secretExists(ctx context.Context, c *Client, env chaostest.Env, a secretExi
 	}
 	return len(l.Items) > 0, nil
 }
-

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
 )
 
@@ -95,4 +96,11 @@ func formatName(tmpl, name string) string {
 
 func jsonBytes(v any) ([]byte, error) {
 	return json.Marshal(journal.Plain(v))
+}
+
+// logf writes a progress line to the run's log, when there is one.
+func logf(env chaostest.Env, format string, args ...any) {
+	if env.Logf != nil {
+		env.Logf(format, args...)
+	}
 }

@@ -175,7 +175,7 @@ func terminatePods(ctx context.Context, c *Client, env chaostest.Env, a Terminat
 		}
 		deleted = append(deleted, p.Name)
 	}
-	env.Logf("terminated %d pod(s) in ns '%s': %s", len(deleted), a.NS, joinAny(deleted))
+	logf(env, "terminated %d pod(s) in ns '%s': %s", len(deleted), a.NS, joinAny(deleted))
 	return deleted, nil
 }
 
@@ -240,7 +240,7 @@ func execInPods(ctx context.Context, c *Client, env chaostest.Env, a ExecInPodsA
 			}
 		}
 		if !found {
-			env.Logf("pod '%s' has no container named '%s': skipped", p.Name, a.ContainerName)
+			logf(env, "pod '%s' has no container named '%s': skipped", p.Name, a.ContainerName)
 			continue
 		}
 		code, stdout, msg, err := c.exec(ctx, a.NS, p.Name, a.ContainerName, argv, time.Duration(a.RequestTimeout)*time.Second)
@@ -473,7 +473,7 @@ func matchLogs(pattern string, allContainers bool, value map[string]string) (any
 	}
 	matched := 0
 	for _, logs := range value {
-		if re.MatchString(logs) {
+		if re.Search(logs) {
 			matched++
 		}
 	}

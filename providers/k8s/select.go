@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"regexp"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/chaostest/chaostest/internal/pyre"
 )
 
 // podSelection holds the arguments terminate_pods and exec_in_pods share.
@@ -56,7 +57,7 @@ func (s podSelection) pick(pods []corev1.Pod, rnd *rand.Rand) ([]corev1.Pod, err
 		}
 		out = nil
 		for _, p := range pods {
-			if re.MatchString(p.Name) {
+			if re.Search(p.Name) {
 				out = append(out, p)
 			}
 		}
@@ -99,9 +100,8 @@ func permutation(rnd *rand.Rand, n int) []int {
 	return rnd.Perm(n)
 }
 
-// compilePattern compiles a Python regular expression for re.search. Go's RE2 syntax covers
-// the patterns pod names need; Python-only constructs (lookarounds, backreferences) are
-// rejected with the compiler's message.
-func compilePattern(p string) (*regexp.Regexp, error) {
-	return regexp.Compile(p)
+// compilePattern compiles a Python regular expression for re.search (internal/pyre);
+// constructs RE2 cannot run (lookarounds, backreferences) are rejected with a message naming them.
+func compilePattern(p string) (*pyre.Regexp, error) {
+	return pyre.Compile(p)
 }
