@@ -44,7 +44,9 @@ const (
 //     ("bcdfghjklmnpqrstvwxz2456789", no vowels), so ordinary words are not touched.
 //
 // Statuses, deviated, tolerance_met, steady_state_met, activity names, and outputs otherwise are
-// kept as they are. Normalize is deterministic and idempotent.
+// kept as they are. Outputs and activities holding Go values (structs, typed slices and maps)
+// are first turned into the values Parse would give for their JSON, so an in-memory journal
+// normalises like the same journal read from a file. Normalize is deterministic and idempotent.
 func Normalize(j *Journal) *Journal {
 	if j == nil {
 		return nil
@@ -102,9 +104,9 @@ func normalizeRun(r *Run) *Run {
 	}
 	n := &Run{Status: r.Status}
 	if r.Activity != nil {
-		n.Activity, _ = MaskValue(r.Activity.Clone()).(*Object)
+		n.Activity, _ = MaskValue(generic(r.Activity.Clone())).(*Object)
 	}
-	n.Output = MaskValue(maskHTTPHeaders(CloneValue(r.Output)))
+	n.Output = MaskValue(maskHTTPHeaders(generic(CloneValue(r.Output))))
 	if r.Start != "" {
 		n.Start = MaskedTime
 	}
@@ -137,6 +139,48 @@ func lastLine(lines []string) string {
 		}
 	}
 	return ""
+}
+
+// generic returns v made only of the values Parse produces (*Object, []any, string, bool,
+// int64, float64, nil), so that outputs a Go provider returned as its own types (structs,
+// []string, map[string]int) are masked and compared like those read from a file. A value that
+// cannot be turned into JSON is returned as it is.
+func generic(v any) any {
+	if isGeneric(v) {
+		return v
+	}
+	raw, err := marshalNoEscape(v)
+	if err != nil {
+		return v
+	}
+	g, err := DecodeJSON(raw)
+	if err != nil {
+		return v
+	}
+	return g
+}
+
+func isGeneric(v any) bool {
+	switch x := v.(type) {
+	case nil, string, bool, int64, float64:
+		return true
+	case *Object:
+		for _, k := range x.Keys() {
+			if !isGeneric(x.Value(k)) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !isGeneric(e) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
 }
 
 // volatileHeaders are the HTTP response headers whose values are masked by Normalize.

@@ -122,3 +122,26 @@ func TestNormalizeMakesRunsOfTheSameExperimentEqual(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(ea), string(eb))
 }
+
+func TestNormalizeGoValues(t *testing.T) {
+	type pod struct {
+		Name string `json:"name"`
+		IP   string `json:"ip"`
+	}
+	j := &Journal{Status: StatusCompleted, Run: []*Run{{
+		Activity: NewObject("type", "action", "name", "kill", "provider", NewObject("type", "go", "arguments", map[string]any{"pods": []string{"web-6c8d7f9b5-k2m4p"}})),
+		Output:   []pod{{Name: "greeter-7d9f8c6b5-x2k4q", IP: "10.244.0.12"}},
+		Status:   RunSucceeded,
+	}}}
+	n := Normalize(j)
+	out, err := Encode(n)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"name": "greeter-<hash>-<id>"`)
+	assert.Contains(t, string(out), `"ip": "<ip>"`)
+	assert.Contains(t, string(out), `"web-<hash>-<id>"`)
+	// The original keeps its Go values.
+	assert.Equal(t, "greeter-7d9f8c6b5-x2k4q", j.Run[0].Output.([]pod)[0].Name)
+	// A value that is not JSON is kept as it is rather than lost.
+	j.Run[0].Output = make(chan int)
+	assert.NotNil(t, Normalize(j).Run[0].Output)
+}
