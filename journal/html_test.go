@@ -345,3 +345,26 @@ func BenchmarkRenderMarkdown1000(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderSparseJournals(t *testing.T) {
+	sparse := []*Journal{
+		{},
+		{Status: StatusCompleted, Experiment: NewObject("title", "t")},
+		{Status: StatusFailed, SteadyStates: SteadyStates{Before: &State{Probes: []*Run{nil, {}}}, After: &State{}, During: []*State{nil, {Probes: []*Run{nil}}}},
+			Run: []*Run{nil, {Activity: NewObject("name", 5)}}, Rollbacks: []*Run{nil}},
+		{Status: "weird", Start: "not a time", End: "2026-01-01T00:00:00Z", Duration: -1},
+	}
+	for i, j := range sparse {
+		var b bytes.Buffer
+		require.NoError(t, RenderHTML(&b, j), "journal %d", i)
+		_, err := html.Parse(&b)
+		require.NoError(t, err)
+		b.Reset()
+		require.NoError(t, RenderMarkdown(&b, j), "journal %d", i)
+		assert.Contains(t, b.String(), "## ", "journal %d", i)
+		Diff(j, sparse[2])
+		Normalize(j)
+	}
+	r := renderAndParse(t, sparse...)
+	assert.Len(t, r.svgs, len(sparse))
+}

@@ -100,7 +100,9 @@ func (m *mdWriter) steadyState(j *Journal) {
 	for _, s := range []*State{before, after} {
 		if s != nil {
 			for _, p := range s.Probes {
-				addName(p.Name())
+				if p != nil {
+					addName(p.Name())
+				}
 			}
 		}
 	}
@@ -141,7 +143,7 @@ func probeCell(s *State, name string) string {
 		return "—"
 	}
 	for _, p := range s.Probes {
-		if p.Name() != name {
+		if p == nil || p.Name() != name {
 			continue
 		}
 		d := formatSeconds(p.Duration)
@@ -167,6 +169,10 @@ func (m *mdWriter) activities(title string, rs []*Run, none string) {
 	}
 	m.printf("| # | activity | type | status | duration |\n|---|---|---|---|---|\n")
 	for i, r := range rs {
+		if r == nil {
+			m.printf("| %d | (no record) | | | |\n", i+1)
+			continue
+		}
 		m.printf("| %d | %s | %s | %s | %s |\n", i+1, mdCell(r.Name()), mdCell(r.Type()), runCell(r), formatSeconds(r.Duration))
 	}
 	m.printf("\n")
