@@ -183,3 +183,23 @@ func fetch(source string, insecure bool) (*Experiment, error) {
 	e.source = u.Redacted()
 	return e, nil
 }
+
+// SetPause sets the "before" or "after" pause of the named method activity to d, as if the file
+// said `"pauses": {"after": d}`, so a test can add a pause without editing the experiment file.
+func (e *Experiment) SetPause(activity, when string, d time.Duration) error {
+	if when != "before" && when != "after" {
+		return fmt.Errorf("a pause is \"before\" or \"after\", not %q", when)
+	}
+	for _, a := range objects(e.obj.Value("method")) {
+		if a.Value("name") == activity {
+			pauses, _ := a.Value("pauses").(*journal.Object)
+			if pauses == nil {
+				pauses = &journal.Object{}
+				a.Set("pauses", pauses)
+			}
+			pauses.Set(when, durationValue(d))
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot add a pause %s '%s': the method has no activity of that name", when, activity)
+}

@@ -194,6 +194,7 @@ func (r *runner) prepare(ctx context.Context) error {
 		}
 		r.log(LevelInfo, "Experiment looks valid")
 	}
+	r.warnDeprecated()
 	return r.configure(ctx)
 }
 
@@ -419,6 +420,32 @@ func (r *runner) interrupted(ctx context.Context) {
 func (r *runner) abort(err error) {
 	r.setStatus(journal.StatusAborted)
 	r.log(LevelCritical, "Experiment aborted: "+err.Error())
+}
+
+// warnDeprecated logs chaoslib's deprecation warnings: process arguments given as a mapping, and
+// vault secrets with a key but no path.
+func (r *runner) warnDeprecated() {
+	var acts []*journal.Object
+	acts = append(acts, objects(r.exp.obj.Value("method"))...)
+	acts = append(acts, objects(r.exp.obj.Value("rollbacks"))...)
+	if h, ok := r.exp.obj.Value("steady-state-hypothesis").(*journal.Object); ok {
+		acts = append(acts, objects(h.Value("probes"))...)
+	}
+	for _, a := range acts {
+		prov, _ := a.Value("provider").(*journal.Object)
+		if _, isMap := prov.Value("arguments").(*journal.Object); isMap && prov.Value("type") == "process" {
+			r.log(LevelWarning, fmt.Sprintf("Process arguments should now be a list to keep the ordering of the arguments. Dictionary arguments are deprecated for process activities. (activity '%v')", a.Value("name")))
+		}
+	}
+	secrets, _ := r.exp.obj.Value("secrets").(*journal.Object)
+	for _, scope := range secrets.Keys() {
+		so, _ := secrets.Value(scope).(*journal.Object)
+		for _, k := range so.Keys() {
+			if v, ok := so.Value(k).(*journal.Object); ok && v.Value("type") == "vault" && v.Has("key") && !v.Has("path") {
+				r.log(LevelWarning, fmt.Sprintf("Vault secret '%s' in scope '%s' uses 'key' without 'path': 'key' now names the key inside the secret at 'path'", k, scope))
+			}
+		}
+	}
 }
 
 func (r *runner) warnControls() {

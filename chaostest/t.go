@@ -341,18 +341,7 @@ func (ct *T) Run() *journal.Journal {
 }
 
 func addPause(e *Experiment, p pauseOpt) error {
-	for _, a := range objects(e.obj.Value("method")) {
-		if a.Value("name") == p.activity {
-			pauses, _ := a.Value("pauses").(*journal.Object)
-			if pauses == nil {
-				pauses = &journal.Object{}
-				a.Set("pauses", pauses)
-			}
-			pauses.Set(p.key, durationValue(p.d))
-			return nil
-		}
-	}
-	return fmt.Errorf("cannot add a pause %s '%s': the method has no activity of that name", p.key, p.activity)
+	return e.SetPause(p.activity, p.key, p.d)
 }
 
 // JournalPaths returns where Run writes the journal for this test.
