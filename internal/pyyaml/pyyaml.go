@@ -47,7 +47,13 @@ import (
 
 // Decode parses one YAML document as yaml.safe_load does. An empty stream gives nil; a stream
 // with more than one document is an error, as in PyYAML. Errors name the line they are about.
-func Decode(data []byte) (any, error) {
+func Decode(data []byte) (v any, err error) {
+	defer func() {
+		// yaml.v3 panics on a few malformed inputs; report them as errors.
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("yaml: %v", p)
+		}
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -69,7 +75,12 @@ func Decode(data []byte) (any, error) {
 type constructor struct {
 	// active holds the nodes being constructed, to detect recursive aliases.
 	active map[*yaml.Node]bool
+	// values counts the values built, to stop documents whose aliases expand without bound.
+	values int
 }
+
+// maxValues bounds the values one document may expand to through aliases ("billion laughs").
+const maxValues = 2_000_000
 
 func (c *constructor) document(n *yaml.Node) (any, error) {
 	if n.Kind != yaml.DocumentNode {
@@ -119,6 +130,9 @@ func (c *constructor) construct(n *yaml.Node) (any, error) {
 			return nil, errAt(n, "found undefined alias %q", n.Value)
 		}
 		return c.construct(n.Alias)
+	}
+	if c.values++; c.values > maxValues {
+		return nil, errAt(n, "the document expands to more than %d values through its aliases", maxValues)
 	}
 	if c.active[n] {
 		return nil, errAt(n, "found a recursive alias; a recursive structure cannot be represented as JSON")

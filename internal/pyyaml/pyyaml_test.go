@@ -183,6 +183,20 @@ func TestDecodeErrorsCarryLines(t *testing.T) {
 	}
 }
 
+func TestDecodeAliasBomb(t *testing.T) {
+	in := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := string(rune('b' + i))
+		in += name + ": &" + name + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+			", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+		prev = name
+	}
+	_, err := Decode([]byte(in))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "expands to more than")
+}
+
 func TestDecodeScalarRules(t *testing.T) {
 	cases := []struct {
 		in   string
