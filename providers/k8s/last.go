@@ -19,6 +19,9 @@ func parseLast(s string) (time.Duration, error) {
 	if in == "" {
 		return 0, fmt.Errorf("cannot read last=%q as a time span: empty", s)
 	}
+	if strings.ContainsRune(in, '-') {
+		return 0, fmt.Errorf("cannot read last=%q as a time span: it must not be negative", s)
+	}
 	if n, err := strconv.ParseFloat(in, 64); err == nil && n >= 0 {
 		return time.Duration(n * float64(time.Second)), nil
 	}
