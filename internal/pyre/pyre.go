@@ -123,7 +123,6 @@ const (
 	pyWhitespace    = " \t\n\r\v\f"
 	hexDigits       = "0123456789abcdefABCDEF"
 	octDigits       = "01234567"
-	letterEscapeSet = "abBdDfnrsStvwWxuUNAZ"
 )
 
 func (t *translator) errorf(pos int, format string, args ...any) error {

@@ -80,7 +80,7 @@ type constructor struct {
 }
 
 // maxValues bounds the values one document may expand to through aliases ("billion laughs").
-const maxValues = 2_000_000
+const maxValues = 1_000_000
 
 func (c *constructor) document(n *yaml.Node) (any, error) {
 	if n.Kind != yaml.DocumentNode {
