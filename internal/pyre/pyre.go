@@ -115,14 +115,14 @@ type translator struct {
 }
 
 const (
-	unicodeDigit    = `\p{Nd}`
-	unicodeWord     = `\p{L}\p{N}_`
-	unicodeSpace    = `\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
-	neverMatch      = `[^\x00-\x{10FFFF}]`
-	maxRepeat       = 1000
-	pyWhitespace    = " \t\n\r\v\f"
-	hexDigits       = "0123456789abcdefABCDEF"
-	octDigits       = "01234567"
+	unicodeDigit = `\p{Nd}`
+	unicodeWord  = `\p{L}\p{N}_`
+	unicodeSpace = `\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
+	neverMatch   = `[^\x00-\x{10FFFF}]`
+	maxRepeat    = 1000
+	pyWhitespace = " \t\n\r\v\f"
+	hexDigits    = "0123456789abcdefABCDEF"
+	octDigits    = "01234567"
 )
 
 func (t *translator) errorf(pos int, format string, args ...any) error {
