@@ -368,3 +368,18 @@ func TestRenderSparseJournals(t *testing.T) {
 	r := renderAndParse(t, sparse...)
 	assert.Len(t, r.svgs, len(sparse))
 }
+
+func BenchmarkNormalize1000(b *testing.B) {
+	j := bigJournal(1000)
+	for b.Loop() {
+		Normalize(j)
+	}
+}
+
+func BenchmarkDiff1000(b *testing.B) {
+	x, y := bigJournal(1000), bigJournal(1000)
+	y.SteadyStates.During[500].Probes[0].Output.(*Object).Value("body").(*Object).Set("latency_ms", int64(999))
+	for b.Loop() {
+		Diff(x, y)
+	}
+}

@@ -64,49 +64,50 @@ func Normalize(j *Journal) *Journal {
 	if j.End != "" {
 		n.End = MaskedTime
 	}
+	m := &masker{}
 	if j.Experiment != nil {
-		n.Experiment, _ = MaskValue(j.Experiment.Clone()).(*Object)
+		n.Experiment, _ = m.value(j.Experiment.Clone()).(*Object)
 	}
-	n.SteadyStates.Before = normalizeState(j.SteadyStates.Before)
-	n.SteadyStates.After = normalizeState(j.SteadyStates.After)
+	n.SteadyStates.Before = m.state(j.SteadyStates.Before)
+	n.SteadyStates.After = m.state(j.SteadyStates.After)
 	if j.SteadyStates.During != nil {
 		n.SteadyStates.During = make([]*State, len(j.SteadyStates.During))
 		for i, s := range j.SteadyStates.During {
-			n.SteadyStates.During[i] = normalizeState(s)
+			n.SteadyStates.During[i] = m.state(s)
 		}
 	}
-	n.Run = normalizeRuns(j.Run)
-	n.Rollbacks = normalizeRuns(j.Rollbacks)
+	n.Run = m.runs(j.Run)
+	n.Rollbacks = m.runs(j.Rollbacks)
 	return n
 }
 
-func normalizeState(s *State) *State {
+func (m *masker) state(s *State) *State {
 	if s == nil {
 		return nil
 	}
-	return &State{SteadyStateMet: s.SteadyStateMet, Probes: normalizeRuns(s.Probes)}
+	return &State{SteadyStateMet: s.SteadyStateMet, Probes: m.runs(s.Probes)}
 }
 
-func normalizeRuns(rs []*Run) []*Run {
+func (m *masker) runs(rs []*Run) []*Run {
 	if rs == nil {
 		return nil
 	}
 	out := make([]*Run, len(rs))
 	for i, r := range rs {
-		out[i] = normalizeRun(r)
+		out[i] = m.run(r)
 	}
 	return out
 }
 
-func normalizeRun(r *Run) *Run {
+func (m *masker) run(r *Run) *Run {
 	if r == nil {
 		return nil
 	}
 	n := &Run{Status: r.Status}
 	if r.Activity != nil {
-		n.Activity, _ = MaskValue(generic(r.Activity.Clone())).(*Object)
+		n.Activity, _ = m.value(generic(r.Activity.Clone())).(*Object)
 	}
-	n.Output = MaskValue(maskHTTPHeaders(generic(CloneValue(r.Output))))
+	n.Output = m.value(maskHTTPHeaders(generic(CloneValue(r.Output))))
 	if r.Start != "" {
 		n.Start = MaskedTime
 	}
@@ -116,7 +117,7 @@ func normalizeRun(r *Run) *Run {
 	if r.Exception != nil {
 		n.Exception = []string{}
 		if msg := lastLine(r.Exception); msg != "" {
-			n.Exception = []string{MaskString(msg)}
+			n.Exception = []string{m.str(msg)}
 		}
 	}
 	if r.ToleranceMet != nil {
@@ -207,27 +208,54 @@ func maskHTTPHeaders(v any) any {
 // MaskValue applies MaskString to every string inside v (a JSON value made of *Object, []any,
 // map[string]any and scalars), in place where v is a container, and returns the result.
 func MaskValue(v any) any {
+	return (&masker{}).value(v)
+}
+
+// masker masks values, remembering the strings it has seen: a journal repeats the same
+// activity definitions and outputs many times.
+type masker struct {
+	memo map[string]string
+}
+
+func (m *masker) value(v any) any {
 	switch x := v.(type) {
 	case string:
-		return MaskString(x)
+		return m.str(x)
 	case *Object:
 		for _, k := range x.Keys() {
-			x.Set(k, MaskValue(x.Value(k)))
+			x.Set(k, m.value(x.Value(k)))
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = MaskValue(e)
+			x[i] = m.value(e)
 		}
 		return x
 	case map[string]any:
 		for k, e := range x {
-			x[k] = MaskValue(e)
+			x[k] = m.value(e)
 		}
 		return x
 	default:
 		return v
 	}
+}
+
+func (m *masker) str(s string) string {
+	if !hasDigit(s) {
+		return s
+	}
+	if r, ok := m.memo[s]; ok {
+		return r
+	}
+	r := MaskString(s)
+	if m.memo == nil {
+		m.memo = make(map[string]string)
+	}
+	if len(m.memo) < 1<<16 {
+		m.memo[s] = r
+	}
+	return r
 }
 
 const k8sAlphabet = "bcdfghjklmnpqrstvwxz2456789"
@@ -245,19 +273,35 @@ var (
 
 // MaskString masks the volatile parts of one string by the rules listed on Normalize.
 func MaskString(s string) string {
-	if !maybeVolatile(s) {
+	// Every rule needs a digit; each has a cheap pre-check before its regular expression.
+	if !hasDigit(s) {
 		return s
 	}
-	s = reTimestamp.ReplaceAllString(s, MaskedTime)
-	s = reUUID.ReplaceAllString(s, "<uuid>")
-	s = reHexAddr.ReplaceAllString(s, "0x<addr>")
-	s = rePort.ReplaceAllString(s, "$1:<port>")
-	s = reIPv4.ReplaceAllStringFunc(s, func(ip string) string {
-		if ip == "127.0.0.1" || ip == "0.0.0.0" {
-			return ip
-		}
-		return "<ip>"
-	})
+	dash := strings.IndexByte(s, '-') >= 0
+	colon := strings.IndexByte(s, ':') >= 0
+	if dash && colon {
+		s = reTimestamp.ReplaceAllString(s, MaskedTime)
+	}
+	if dash {
+		s = reUUID.ReplaceAllString(s, "<uuid>")
+	}
+	if strings.Contains(s, "0x") {
+		s = reHexAddr.ReplaceAllString(s, "0x<addr>")
+	}
+	if colon {
+		s = rePort.ReplaceAllString(s, "$1:<port>")
+	}
+	if strings.IndexByte(s, '.') >= 0 {
+		s = reIPv4.ReplaceAllStringFunc(s, func(ip string) string {
+			if ip == "127.0.0.1" || ip == "0.0.0.0" {
+				return ip
+			}
+			return "<ip>"
+		})
+	}
+	if !dash {
+		return s
+	}
 	s = rePodName.ReplaceAllString(s, "$1-<hash>-<id>")
 	s = reRSName.ReplaceAllStringFunc(s, func(m string) string {
 		i := strings.LastIndexByte(m, '-')
@@ -274,11 +318,6 @@ func MaskString(s string) string {
 		return m
 	})
 	return s
-}
-
-// maybeVolatile is a cheap pre-check: every rule needs a digit in the string.
-func maybeVolatile(s string) bool {
-	return hasDigit(s)
 }
 
 func hasDigit(s string) bool {
