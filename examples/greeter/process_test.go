@@ -20,42 +20,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildOut  string
-	buildErr  error
-)
-
-// TestMain removes the binaries built for the process tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// buildBinaries builds the three main packages with CGO_ENABLED=0 into a temporary directory,
-// once per test binary.
+// buildBinaries builds the three main packages with CGO_ENABLED=0 into a temporary directory.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go command is needed to build the example's binaries: %w", err)
-			return
-		}
-		if binDir, buildErr = os.MkdirTemp("", "greeter-bin-"); buildErr != nil {
-			return
-		}
-		cmd := exec.Command(goTool, "build", "-trimpath", "-o", binDir+string(os.PathSeparator), "./cmd/...")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		buildOut, buildErr = string(out), err
-	})
-	require.NoError(t, buildErr, "CGO_ENABLED=0 go build ./cmd/...:\n%s", buildOut)
-	return binDir
+	goTool, err := exec.LookPath("go")
+	require.NoError(t, err, "the go command is needed to build the example's binaries")
+	dir := t.TempDir()
+	cmd := exec.Command(goTool, "build", "-trimpath", "-o", dir+string(os.PathSeparator), "./cmd/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "CGO_ENABLED=0 go build ./cmd/...:\n%s", out)
+	return dir
 }
 
 // syncWriter collects a process's output; safe to read while the process writes.
@@ -159,11 +134,17 @@ func fetch(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestBinariesAsProcesses builds the three services as static binaries, runs them as real
-// processes wired the way Kubernetes would wire them (webapp finds its peers through the
-// variables injected for greeter-service and name-service), and stops them with SIGTERM.
-func TestBinariesAsProcesses(t *testing.T) {
+// TestBinaries builds the three services once with CGO_ENABLED=0 and runs them as processes.
+func TestBinaries(t *testing.T) {
 	dir := buildBinaries(t)
+	t.Run("static", func(t *testing.T) { testStatic(t, dir) })
+	t.Run("processes", func(t *testing.T) { testProcesses(t, dir) })
+	t.Run("bad configuration", func(t *testing.T) { testBadConfiguration(t, dir) })
+}
+
+// testStatic: the binaries are static (no program interpreter, no dynamic section), so they
+// run alone in an image without a base layer.
+func testStatic(t *testing.T, dir string) {
 	for _, img := range Images() {
 		f, err := elf.Open(filepath.Join(dir, img.Name))
 		require.NoError(t, err, img.Name)
@@ -173,7 +154,12 @@ func TestBinariesAsProcesses(t *testing.T) {
 		}
 		f.Close()
 	}
+}
 
+// testProcesses runs the services as real processes wired the way Kubernetes would wire them
+// (webapp finds its peers through the variables injected for greeter-service and name-service)
+// and stops them with SIGTERM.
+func testProcesses(t *testing.T, dir string) {
 	gPort, nPort, wPort := freePort(t), freePort(t), freePort(t)
 	greeter := start(t, dir, "greeter", "PORT="+gPort, "READY_AFTER=1h", "POD_IP=127.0.0.1")
 	name := start(t, dir, "name", "PORT="+nPort)
@@ -212,9 +198,8 @@ func TestBinariesAsProcesses(t *testing.T) {
 	assert.Contains(t, webapp.out.String(), `answering with the fallback greeting "Hello"`)
 }
 
-// TestBinariesRejectBadConfiguration: a configuration error exits with code 2 and says why.
-func TestBinariesRejectBadConfiguration(t *testing.T) {
-	dir := buildBinaries(t)
+// testBadConfiguration: a configuration error exits with code 2 and says why.
+func testBadConfiguration(t *testing.T, dir string) {
 	for _, tc := range []struct {
 		binary string
 		env    []string
