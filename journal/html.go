@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // RenderHTML writes a report of one or more journals as a single self-contained HTML file: no
@@ -107,6 +108,7 @@ svg .bar.failed{fill:var(--fail);stroke:#82071e;stroke-width:1.5}
 svg .bar.aborted{fill:#afb8c1;stroke:#57606a;stroke-dasharray:3 2;stroke-width:1}
 svg .mark{fill:#fff;font-weight:700;pointer-events:none}
 svg .bar-label{fill:#fff;pointer-events:none}
+svg .bar-label.out{fill:#1f2328}
 svg .none{fill:var(--muted);font-style:italic}
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:12px;height:10px;margin-right:4px;vertical-align:middle;border-radius:2px}
@@ -372,7 +374,7 @@ func (h *htmlWriter) svg(tl *timeline) {
 	for _, pass := range []string{"ok", "missed", "aborted", "failed"} {
 		for _, rec := range tl.records {
 			if rec.outcome() == pass {
-				h.bar(rec, x, laneY[rec.lane])
+				h.bar(rec, x, laneY[rec.lane], svgWidth-svgRight)
 			}
 		}
 	}
@@ -381,7 +383,7 @@ func (h *htmlWriter) svg(tl *timeline) {
 }
 
 // bar draws one record's bar, linked to its details, with its name when it fits.
-func (h *htmlWriter) bar(rec *record, x func(float64) float64, laneTop float64) {
+func (h *htmlWriter) bar(rec *record, x func(float64) float64, laneTop, plotRight float64) {
 	x0 := x(rec.from)
 	w := x(rec.to) - x0
 	thin := ""
@@ -402,8 +404,18 @@ func (h *htmlWriter) bar(rec *record, x func(float64) float64, laneTop float64) 
 	h.rawf(" (%s, %s) — %s, %s", typ, rec.phase, statusWords(rec.run), formatSeconds(rec.run.Duration))
 	h.raw("</title></rect>")
 	name := rec.run.Name()
-	if w > float64(len(name))*6.2+14 {
+	textW := float64(utf8.RuneCountInString(name))*6.2 + 10
+	room := plotRight - (x0 + w)
+	if rec.next >= 0 {
+		room = x(rec.next) - (x0 + w)
+	}
+	switch {
+	case w > textW+4:
 		h.rawf("<text class=\"bar-label\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">", x0+4, by+svgRowH/2)
+		h.text(name)
+		h.raw("</text>")
+	case room > textW:
+		h.rawf("<text class=\"bar-label out\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">", x0+w+4, by+svgRowH/2)
 		h.text(name)
 		h.raw("</text>")
 	}

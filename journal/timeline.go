@@ -31,6 +31,9 @@ type record struct {
 	// from and to are seconds since the timeline's origin.
 	from, to float64
 	row      int
+	// next is where the next record in the same lane and row starts (seconds), or -1 when it
+	// is the last one; labels that do not fit inside a bar go after it when there is room.
+	next float64
 }
 
 // outcome classifies a record for colour and marks: "failed" (the activity raised), "missed"
@@ -198,6 +201,19 @@ func (tl *timeline) packRows() {
 	}
 	for lane := range tl.rows {
 		tl.rows[lane] = max(1, len(ends[lane]))
+	}
+	// Link each record to the next one starting in its row.
+	type slot struct{ lane, row int }
+	last := map[slot]*record{}
+	for _, rec := range tl.records {
+		rec.next = -1
+	}
+	for _, rec := range tl.records {
+		k := slot{rec.lane, rec.row}
+		if prev := last[k]; prev != nil && (prev.next < 0 || rec.from < prev.next) {
+			prev.next = rec.from
+		}
+		last[k] = rec
 	}
 }
 
