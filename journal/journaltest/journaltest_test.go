@@ -1,8 +1,10 @@
 package journaltest
 
 import (
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -76,4 +78,19 @@ func TestSnapshotText(t *testing.T) {
 	assert.NotContains(t, text, "2026-11-20")
 	_, err = Snapshot(&journal.Journal{Run: []*journal.Run{{Output: make(chan int)}}})
 	assert.Error(t, err)
+}
+
+// The reason this package exists: programs that import journal must not link go-snaps or the
+// testing package.
+func TestJournalDoesNotLinkTestDependencies(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goTool, "list", "-deps", "github.com/chaostest/chaostest/journal").CombinedOutput()
+	require.NoError(t, err, "go list: %s", out)
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, "github.com/chaostest/chaostest/journal")
+	for _, d := range deps {
+		assert.NotContains(t, d, "go-snaps", "journal must not depend on go-snaps")
+		assert.NotEqual(t, "testing", d, "journal must not depend on the testing package")
+		assert.NotContains(t, d, "testify")
+	}
 }
