@@ -3,10 +3,11 @@
 //
 // What is translated:
 //   - $ outside MULTILINE matches at the end and also just before a final newline, as in
-//     Python. RE2 has no lookahead, so Search tries the pattern (with $ as \z) against the
-//     input, and, when the input ends with one "\n", against the input without it. The result
-//     is exact unless a match consumes the final newline after a $ (as "a$\n" would), which
-//     Python allows and this package does not;
+//     Python. RE2 has no lookahead, so Search picks a translation by the input: without a
+//     final newline $ is \z; when the final newline is the only one, $ is (?m:$), exact too;
+//     otherwise the pattern (with $ as \z) is tried on the input, then on the input without
+//     its final newline. Only that last case can differ from Python, when a match consumes
+//     the final newline after a $ (as "a$\n" does on "x\na\n");
 //   - \Z (end of input) becomes \z; \A, \b, \B are kept; \uXXXX, \UXXXXXXXX, \xHH and octal
 //     escapes (\0, \012) become \x{...}; escapes of punctuation are literal characters;
 //   - \d, \w, \s and their negations are Unicode-aware as in Python 3 (\d is \p{Nd}, \w is
@@ -38,30 +39,40 @@ type Regexp struct {
 	src string
 	// re is the translation with $ (outside MULTILINE) and \Z as \z.
 	re *regexp.Regexp
-	// trimmed, when the pattern has a $ outside MULTILINE, is the translation searched in the
-	// input minus its final "\n": $ as \z, \Z never matching.
-	trimmed *regexp.Regexp
+	// When the pattern has a $ outside MULTILINE: lastNL is the translation for inputs whose
+	// only newline ends them ($ as (?m:$)), and trimmed the one searched in an input with
+	// other newlines minus its final "\n" ($ as \z, \Z never matching).
+	lastNL, trimmed *regexp.Regexp
 }
 
 // Compile translates a Python re pattern to Go RE2. The error reads like Python's ("bad escape
 // \q at position 3") or names the construct RE2 lacks ("lookahead (?=...) is not supported").
 func Compile(pattern string) (*Regexp, error) {
-	main, trimmed, dollar, err := translate(pattern)
+	t, err := translate(pattern)
 	if err != nil {
 		return nil, err
 	}
-	re, err := regexp.Compile(main)
-	if err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	r := &Regexp{src: pattern}
+	if r.re, err = goCompile(t.main.String()); err != nil {
+		return nil, err
 	}
-	r := &Regexp{src: pattern, re: re}
-	if dollar {
-		r.trimmed, err = regexp.Compile(trimmed)
-		if err != nil {
-			return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	if t.dollar {
+		if r.lastNL, err = goCompile(t.lastNL.String()); err != nil {
+			return nil, err
+		}
+		if r.trimmed, err = goCompile(t.trim.String()); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+func goCompile(s string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return re, nil
 }
 
 // MustCompile is Compile that panics on error, for patterns written in Go code.
@@ -76,18 +87,19 @@ func MustCompile(pattern string) *Regexp {
 // String returns the Python pattern.
 func (r *Regexp) String() string { return r.src }
 
-// Go returns the Go translation used for inputs that do not end with a newline.
+// Go returns the Go translation used for inputs that do not end with a newline ($ and \Z as
+// \z).
 func (r *Regexp) Go() *regexp.Regexp { return r.re }
 
 // Search reports whether Python's re.search(pattern, s) finds a match.
 func (r *Regexp) Search(s string) bool {
-	if r.re.MatchString(s) {
-		return true
+	if r.trimmed == nil || !strings.HasSuffix(s, "\n") {
+		return r.re.MatchString(s)
 	}
-	if r.trimmed != nil && strings.HasSuffix(s, "\n") {
-		return r.trimmed.MatchString(s[:len(s)-1])
+	if strings.IndexByte(s, '\n') == len(s)-1 {
+		return r.lastNL.MatchString(s)
 	}
-	return false
+	return r.re.MatchString(s) || r.trimmed.MatchString(s[:len(s)-1])
 }
 
 // Search reports whether re.search finds a match of re in s.
@@ -100,12 +112,12 @@ type flags struct {
 }
 
 type translator struct {
-	src        string
-	pos        int
-	main, trim strings.Builder
-	dollar     bool
-	f          flags
-	stack      []flags
+	src                string
+	pos                int
+	main, lastNL, trim strings.Builder
+	dollar             bool
+	f                  flags
+	stack              []flags
 	// atStart is true until the first item that is not a global flag group.
 	atStart bool
 	// canRepeat is true when the last item emitted can take a quantifier.
@@ -129,20 +141,19 @@ func (t *translator) errorf(pos int, format string, args ...any) error {
 	return fmt.Errorf("%s at position %d", fmt.Sprintf(format, args...), pos)
 }
 
-// emit writes the same text to both translations.
+// emit writes the same text to every translation.
 func (t *translator) emit(s string) {
 	t.main.WriteString(s)
+	t.lastNL.WriteString(s)
 	t.trim.WriteString(s)
 }
 
-func translate(p string) (main, trimmed string, dollar bool, err error) {
+func translate(p string) (*translator, error) {
 	t := &translator{src: p, atStart: true}
-	// A leading verbose flag changes how everything after it is read; Python scans the
-	// whole pattern for global flags first, and refuses them after the start.
 	if err := t.alternation(0); err != nil {
-		return "", "", false, err
+		return nil, err
 	}
-	return t.main.String(), t.trim.String(), t.dollar, nil
+	return t, nil
 }
 
 func (t *translator) peekByte() byte {
@@ -231,7 +242,9 @@ func (t *translator) alternation(depth int) error {
 				t.emit("$")
 			} else {
 				t.dollar = true
-				t.emit(`\z`)
+				t.main.WriteString(`\z`)
+				t.lastNL.WriteString(`(?m:$)`)
+				t.trim.WriteString(`\z`)
 			}
 			t.canRepeat, t.lastWasRepeat = false, false
 		default:
@@ -558,6 +571,7 @@ func (t *translator) escape() error {
 	case 'Z':
 		t.pos += 2
 		t.main.WriteString(`\z`)
+		t.lastNL.WriteString(`\z`)
 		t.trim.WriteString(neverMatch)
 		t.canRepeat, t.lastWasRepeat = false, false
 		return nil

@@ -162,10 +162,41 @@ func TestTranslation(t *testing.T) {
 	assert.Panics(t, func() { MustCompile(`(?=x)`) })
 }
 
-// Known difference: a match that consumes the final newline after $ (Python matches "$\n"
-// against "a\n") is not found, since RE2 has no lookahead.
+func TestDollarBeforeFinalNewline(t *testing.T) {
+	// Expected values from CPython 3.11's re.search.
+	cases := []struct {
+		pattern, in string
+		want        bool
+	}{
+		{`$\n`, "a\n", true},
+		{`a$\W`, "a\n", true},
+		{`^a$`, "a\n", true},
+		{`a$`, "b\na\n", true},
+		{`a$`, "a\nb\n", false},
+		{`a$`, "a\n\n", false},
+		{`\Z`, "x\n", true},
+		{`a\Z`, "a\n", false},
+		{`a\Z`, "b\na", true},
+		{`a\Z|b$`, "x\nb\n", true},
+		{`a\Z|b$`, "x\na\n", false},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, MustCompile(c.pattern).Search(c.in), "re.search(%q, %q)", c.pattern, c.in)
+	}
+}
+
+// Known difference: when the input has newlines before its final one, a match that consumes
+// the final newline after a $ is not found (Python matches "$\n" in "x\na\n"), since RE2
+// has no lookahead.
 func TestKnownDifferenceDollarThenNewline(t *testing.T) {
-	assert.False(t, MustCompile(`$\n`).Search("a\n"))
+	assert.False(t, MustCompile(`$\n`).Search("x\na\n"))
+	assert.False(t, MustCompile(`a$\W`).Search("b\na\n"))
+}
+
+// Known difference: \b and \B use ASCII word characters (RE2), Python's Unicode ones.
+func TestKnownDifferenceWordBoundary(t *testing.T) {
+	assert.True(t, MustCompile(`\bfoo\b`).Search("a foo b"), "ASCII text is exact")
+	assert.False(t, MustCompile(`\b`).Search("é"), "Python finds a boundary before é")
 }
 
 func TestConcurrentSearch(t *testing.T) {
