@@ -28,6 +28,9 @@
 // as UTF-8 when it is valid UTF-8 and as Latin-1 otherwise (Chaos Toolkit guesses the charset).
 // A non-zero exit is not an error.
 //
+// Validation expands "~" as running does; chaoslib's validation does not, so Chaos Toolkit
+// rejects a "~/bin/tool" path that it would run with --no-validation.
+//
 // Errors: a timeout fails the activity with "process activity took too long to complete";
 // the whole process group is killed (Python kills only the direct child). A process that cannot
 // be started (not found, not executable, a bad arguments value) is a chaostest.Crash error.
