@@ -165,7 +165,7 @@ func testProcesses(t *testing.T, dir string) {
 	name := start(t, dir, "name", "PORT="+nPort)
 	waitLive(t, greeter, gPort)
 	waitLive(t, name, nPort)
-	webapp := start(t, dir, "webapp", "PORT="+wPort, "WEBAPP_MODE=resilient",
+	webapp := start(t, dir, "webapp", "PORT="+wPort, "WEBAPP_MODE=resilient", "WEBAPP_TIMEOUT=5s",
 		"GREETER_SERVICE_SERVICE_HOST=127.0.0.1", "GREETER_SERVICE_SERVICE_PORT="+gPort,
 		"NAME_SERVICE_SERVICE_HOST=127.0.0.1", "NAME_SERVICE_SERVICE_PORT="+nPort)
 	waitLive(t, webapp, wPort)

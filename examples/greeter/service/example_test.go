@@ -20,7 +20,7 @@ func ExampleNewWebapp() {
 		Mode:       service.Resilient,
 		GreeterURL: greeter.URL,
 		NameURL:    name.URL,
-		Timeout:    200 * time.Millisecond,
+		Timeout:    2 * time.Second,
 	})
 	if err != nil {
 		panic(err)
