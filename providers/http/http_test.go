@@ -2,7 +2,9 @@ package http
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
@@ -356,6 +359,7 @@ func TestVerifyTLS(t *testing.T) {
 		{"true verifies", `,"verify_tls":true`, "x509: certificate signed by unknown authority"},
 		{"false skips", `,"verify_tls":false`, ""},
 		{"CA bundle path", fmt.Sprintf(`,"verify_tls":%q`, caFile), ""},
+		{"CA bundle directory", fmt.Sprintf(`,"verify_tls":%q`, filepath.Dir(caFile)), ""},
 		{"missing CA bundle crashes", `,"verify_tls":"/nonexistent/ca.pem"`, "Could not find a suitable TLS CA certificate bundle, invalid path: /nonexistent/ca.pem"},
 	}
 	t.Setenv("REQUESTS_CA_BUNDLE", "")
@@ -627,6 +631,15 @@ func TestPyJSON(t *testing.T) {
 	}
 }
 
+func TestPyJSONGoValues(t *testing.T) {
+	var b strings.Builder
+	require.NoError(t, pyJSON(&b, map[string]any{"b": 1, "a": []any{int(2), "x"}}))
+	assert.Equal(t, `{"a": [2, "x"], "b": 1}`, b.String(), "plain maps are written with sorted keys")
+	b.Reset()
+	assert.EqualError(t, pyJSON(&b, []any{math.Inf(1)}), "Out of range float values are not JSON compliant: inf")
+	assert.EqualError(t, pyJSON(&b, struct{}{}), "Object of type struct {} is not JSON serializable")
+}
+
 func TestDecodeText(t *testing.T) {
 	tests := []struct {
 		body, ctype, want string
@@ -654,6 +667,27 @@ func TestDecodeContent(t *testing.T) {
 	got, err := decodeContent(gz.Bytes(), []string{"gzip"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(got))
+	var zl bytes.Buffer
+	zlw := zlib.NewWriter(&zl)
+	_, _ = zlw.Write([]byte("zlib"))
+	require.NoError(t, zlw.Close())
+	got, err = decodeContent(zl.Bytes(), []string{"deflate"})
+	require.NoError(t, err)
+	assert.Equal(t, "zlib", string(got))
+	var raw bytes.Buffer
+	fw, _ := flate.NewWriter(&raw, flate.BestSpeed)
+	_, _ = fw.Write([]byte("raw deflate"))
+	require.NoError(t, fw.Close())
+	got, err = decodeContent(raw.Bytes(), []string{"deflate"})
+	require.NoError(t, err)
+	assert.Equal(t, "raw deflate", string(got), "deflate without the zlib header is accepted")
+	var both bytes.Buffer
+	zw = gzip.NewWriter(&both)
+	_, _ = zw.Write(zl.Bytes())
+	require.NoError(t, zw.Close())
+	got, err = decodeContent(both.Bytes(), []string{"deflate, gzip"})
+	require.NoError(t, err)
+	assert.Equal(t, "zlib", string(got), "encodings are undone last first")
 	got, err = decodeContent([]byte("plain"), []string{"br"})
 	require.NoError(t, err)
 	assert.Equal(t, "plain", string(got), "unknown encodings are left alone")

@@ -50,6 +50,9 @@ func (c *Call) Timeout(d time.Duration) *Call {
 	return c
 }
 
+// A *Call is a chaostest.Step: it can be given wherever an activity is expected.
+var _ chaostest.Step = (*Call)(nil)
+
 // Object returns a copy of the provider object the call describes.
 func (c *Call) Object() *journal.Object { return c.p.Clone() }
 

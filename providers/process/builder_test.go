@@ -44,6 +44,9 @@ func TestBuilderActivity(t *testing.T) {
 	a := process.Command("true").Timeout(time.Second).Named("true-works").Want(0)
 	assert.Equal(t, `{"type":"probe","name":"true-works","provider":{"type":"process","path":"true","timeout":1},"tolerance":0}`, jsonOf(t, a.Object()))
 
+	a = process.Command("true").Want(0)
+	assert.Equal(t, `{"type":"probe","name":"","provider":{"type":"process","path":"true"},"tolerance":0}`, jsonOf(t, a.Object()))
+
 	c := process.Command("true")
 	a1, a2 := c.Activity(), c.Activity()
 	a1.Object().Value("provider").(*journal.Object).Set("path", "changed")

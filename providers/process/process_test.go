@@ -157,6 +157,8 @@ func TestOutput(t *testing.T) {
 		{"utf-8 output", `{"type":"process","path":"printf","arguments":["\u00e9t\u00e9"]}`, 0, "été", ""},
 		{"latin-1 output", `{"type":"process","path":"printf","arguments":["\\351t\\351"]}`, 0, "été", ""},
 		{"stdin is empty", `{"type":"process","path":"cat"}`, 0, "", ""},
+		{"boolean timeout is one second", `{"type":"process","path":"true","timeout":true}`, 0, "", ""},
+		{"absolute path", `{"type":"process","path":"/bin/sh","arguments":["-c","echo abs"]}`, 0, "abs\n", ""},
 		{"empty arguments", `{"type":"process","path":"echo","arguments":[]}`, 0, "\n", ""},
 	}
 	for _, tt := range tests {
