@@ -22,8 +22,9 @@
 //
 // Known differences: the non-specific tag "!" is treated as no tag (PyYAML makes the scalar a
 // string), !!binary yields the decoded bytes as a string, !!set yields an object whose values
-// are null, and the YAML syntax accepted is yaml.v3's (YAML 1.2), which differs from PyYAML's
-// parser only in rare corners (for example directives and some escapes).
+// are null, integers beyond 64 bits become float64, and the YAML syntax accepted is yaml.v3's,
+// which differs from PyYAML's parser only in rare corners: for example yaml.v3 refuses the "\/"
+// escape in double-quoted scalars, which PyYAML reads as "/".
 package pyyaml
 
 import (
