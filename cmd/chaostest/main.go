@@ -22,7 +22,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
 	_ "github.com/chaostest/chaostest/providers/http"
+	_ "github.com/chaostest/chaostest/providers/k8s"
 	_ "github.com/chaostest/chaostest/providers/process"
 )
 
@@ -269,4 +269,3 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-var _ = strconv.Itoa

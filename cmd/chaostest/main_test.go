@@ -161,3 +161,19 @@ func BenchmarkRunTrivialBinary(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestProvidersListsEveryK8sName(t *testing.T) {
+	code, out, _ := cli("providers")
+	require.Equal(t, 0, code)
+	for _, want := range []string{
+		"chaosk8s.pod.actions.terminate_pods(", "label_selector=null", `mode="fixed"`, "qty=1",
+		"chaosk8s.pod.probes.pods_in_phase(", "chaosk8s.probes.microservice_available_and_healthy(",
+		"chaosk8s.actions.kill_microservice(", "os.path.exists(path)",
+	} {
+		require.Contains(t, out, want)
+	}
+	code, out, _ = cli("providers", "--json", "--prefix", "chaosk8s.pod.actions.terminate_pods")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, `"name": "chaosk8s.pod.actions.terminate_pods"`)
+	require.Contains(t, out, `"type": "action"`)
+}
