@@ -268,4 +268,3 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 	logf(chaostest.LevelInfo, "experiment syntax and semantic look valid")
 	return 0
 }
-
