@@ -16,7 +16,8 @@
 //     (whitespace and # comments dropped), comments (?#...), named groups (?P<name>...);
 //   - {,n} becomes {0,n}; a { that does not start a repeat is a literal, as in Python;
 //   - inside classes, [ is a literal (Go would read [[:alpha:]] as a POSIX class) and \b is a
-//     backspace.
+//     backspace; [x\W] becomes an alternation, and a negated set holding \D, \W or \S
+//     ([^\W_]) is computed as explicit rune ranges, since RE2 has no set difference.
 //
 // What is refused, with an error naming the construct: lookahead and lookbehind ((?=, (?!,
 // (?<=, (?<!), backreferences (\1, (?P=name)), conditionals ((?(1)...)), atomic groups ((?>...)),
@@ -29,6 +30,7 @@ package pyre
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -793,7 +795,91 @@ func (t *translator) class() error {
 		// [^\W] is \w.
 		t.emit("[" + negShorthands[0] + "]")
 	default:
-		return t.errorf(start, "a negated set with \\D, \\W or \\S and other members cannot be written in RE2 unless (?a) is set")
+		// [^x\W] is \w without x: RE2 has no set difference, so compute the ranges.
+		set := []rune{0, utf8.MaxRune}
+		for _, n := range negShorthands {
+			set = intersect(set, classRanges("["+n+"]", false))
+		}
+		if body != "" {
+			// Under IGNORECASE every case form of an excluded character is excluded.
+			set = subtract(set, classRanges("["+body+"]", t.f.ignore))
+		}
+		t.emit(rangesClass(set))
 	}
 	return nil
+}
+
+// classRanges returns the rune ranges (lo, hi pairs) of a Go character class.
+func classRanges(class string, fold bool) []rune {
+	flags := syntax.Perl
+	if fold {
+		flags |= syntax.FoldCase
+	}
+	re, err := syntax.Parse(class, flags)
+	if err != nil {
+		return nil
+	}
+	switch re.Op {
+	case syntax.OpCharClass:
+		return re.Rune
+	case syntax.OpLiteral:
+		out := make([]rune, 0, 2*len(re.Rune))
+		for _, r := range re.Rune {
+			out = append(out, r, r)
+		}
+		return out
+	}
+	return nil
+}
+
+// intersect returns the ranges in both a and b (sorted lo, hi pairs).
+func intersect(a, b []rune) []rune {
+	var out []rune
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		lo, hi := max(a[i], b[j]), min(a[i+1], b[j+1])
+		if lo <= hi {
+			out = append(out, lo, hi)
+		}
+		if a[i+1] < b[j+1] {
+			i += 2
+		} else {
+			j += 2
+		}
+	}
+	return out
+}
+
+// subtract returns the ranges of a that are not in b (sorted lo, hi pairs).
+func subtract(a, b []rune) []rune {
+	// a \ b = a ∩ complement(b).
+	var comp []rune
+	next := rune(0)
+	for i := 0; i < len(b); i += 2 {
+		if b[i] > next {
+			comp = append(comp, next, b[i]-1)
+		}
+		next = b[i+1] + 1
+	}
+	if next <= utf8.MaxRune {
+		comp = append(comp, next, utf8.MaxRune)
+	}
+	return intersect(a, comp)
+}
+
+// rangesClass writes rune ranges as a Go class; an empty set never matches.
+func rangesClass(set []rune) string {
+	if len(set) == 0 {
+		return neverMatch
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < len(set); i += 2 {
+		if set[i] == set[i+1] {
+			fmt.Fprintf(&b, `\x{%x}`, set[i])
+		} else {
+			fmt.Fprintf(&b, `\x{%x}-\x{%x}`, set[i], set[i+1])
+		}
+	}
+	b.WriteByte(']')
+	return b.String()
 }

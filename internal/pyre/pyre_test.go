@@ -85,6 +85,14 @@ var pyCases = []struct {
 	{"\\9", nil, nil, true},       // invalid group reference 9 at position 1
 	{"a{2}{3}", nil, nil, true},   // multiple repeat at position 4
 	{"^*", nil, nil, true},        // nothing to repeat at position 1
+	// Negated sets with negated shorthands (computed as rune ranges).
+	{"^[^\\W_]+$", []string{"abc1", "a_b", "é٣", "a-b"}, []bool{true, false, true, false}, false},
+	{"^[^a\\W]+$", []string{"bcd", "abc", "b-c", "é"}, []bool{true, false, false, true}, false},
+	{"^[^\\d\\W]+$", []string{"abc", "a1", "_x", "٣"}, []bool{true, false, true, false}, false},
+	{"^[^\\S\\n]+$", []string{" \t", " \n", " "}, []bool{true, true, true}, false},
+	{"^[^\\D5]+$", []string{"1234", "15", "٣"}, []bool{true, false, true}, false},
+	{"(?i)^[^\\W_a]+$", []string{"bB", "aB", "A"}, []bool{true, false, false}, false},
+	{"^[^\\W\\d_]+$", []string{"abc", "ab1", "é"}, []bool{true, false, true}, false},
 }
 
 func TestSearchMatchesPython(t *testing.T) {
@@ -119,7 +127,6 @@ func TestUnsupportedConstructs(t *testing.T) {
 		`(?>a)`:          "atomic group",
 		`(?(1)a|b)`:      "conditional",
 		`a{1001}`:        "1000",
-		`[^a\W]`:         "negated set",
 	}
 	for p, want := range cases {
 		_, err := Compile(p)
