@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -454,6 +455,52 @@ func TestTimeouts(t *testing.T) {
 		assert.True(t, strings.HasPrefix(err.Error(), "failed to connect to "+srv.URL+"/stall"), "got %q", err)
 		assert.Contains(t, err.Error(), "i/o timeout")
 	}
+}
+
+// stalledConnectURL returns a loopback URL whose TCP connects hang: a socket listening with a
+// backlog of 0 that never accepts, its queue already filled by one connection, so the kernel
+// drops further SYNs.
+func stalledConnectURL(t *testing.T) (string, string) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	require.NoError(t, syscall.Listen(fd, 0))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	filler, err := net.DialTimeout("tcp", addr, time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = filler.Close() })
+	return "http://" + addr + "/", addr
+}
+
+func TestConnectTimeout(t *testing.T) {
+	u, addr := stalledConnectURL(t)
+	var attempts atomic.Int64
+	setDialFailed(t, func(int) { attempts.Add(1) })
+	// requests' ConnectTimeout is a ConnectionError, so chaoslib reports "failed to connect".
+	for _, tt := range []struct {
+		provider string
+		attempts int64
+	}{
+		{`{"type":"http","url":%q,"timeout":0.2}`, 1},
+		{`{"type":"http","url":%q,"timeout":[0.2, 30]}`, 1},
+		{`{"type":"http","url":%q,"timeout":0.1,"max_retries":2}`, 3},
+	} {
+		attempts.Store(0)
+		_, err := run(t, provider(t, tt.provider, u))
+		require.Error(t, err)
+		assert.Equal(t, "failed to connect to "+u+": dial tcp "+addr+": i/o timeout", err.Error())
+		assert.Equal(t, tt.attempts, attempts.Load(), tt.provider)
+	}
+
+	// Cancelling the context stops a hanging connect, retries or not.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := Run(ctx, chaostest.Env{}, provider(t, `{"type":"http","url":%q,"max_retries":5}`, u))
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func TestContextCancellation(t *testing.T) {
