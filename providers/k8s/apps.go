@@ -304,10 +304,16 @@ func deploymentHealth(ctx context.Context, c *Client, name, ns, selector string,
 	if err != nil {
 		return nil, fmt.Errorf("listing deployment '%s' in ns '%s': %s", name, ns, apiError(err))
 	}
-	if len(l.Items) == 0 {
+	items := l.Items[:0]
+	for _, d := range l.Items {
+		if d.Name == name { // the API filtered by field already; fake clientsets do not
+			items = append(items, d)
+		}
+	}
+	if len(items) == 0 {
 		return failOrFalse(raise, "Deployment '%s' was not found", name)
 	}
-	for _, d := range l.Items {
+	for _, d := range items {
 		avail := d.Status.AvailableReplicas
 		if partial {
 			if avail >= 1 {
@@ -329,10 +335,16 @@ func daemonSetHealth(ctx context.Context, c *Client, a daemonSetArgs, partial bo
 	if err != nil {
 		return nil, fmt.Errorf("listing daemon set '%s' in ns '%s': %s", a.Name, a.NS, apiError(err))
 	}
-	if len(l.Items) == 0 {
+	items := l.Items[:0]
+	for _, d := range l.Items {
+		if d.Name == a.Name {
+			items = append(items, d)
+		}
+	}
+	if len(items) == 0 {
 		return false, nil
 	}
-	for _, d := range l.Items {
+	for _, d := range items {
 		if partial {
 			return d.Status.NumberReady >= 1, nil
 		}
