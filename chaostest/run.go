@@ -804,7 +804,7 @@ func (r *runner) executeInto(ctx context.Context, act *journal.Object, rec *jour
 	case err == nil:
 		rec.Status = journal.RunSucceeded
 		rec.Output = normalizeOutput(out)
-		r.warnOutput(typ, name, act, out)
+		r.warnOutput(act, rec.Output)
 	case errors.As(err, &crash):
 		r.noteMiss(rec, err.Error())
 		r.log(LevelError, "  => aborted: "+err.Error())
@@ -821,20 +821,23 @@ func (r *runner) executeInto(ctx context.Context, act *journal.Object, rec *jour
 	}
 }
 
-func (r *runner) warnOutput(typ, name string, act *journal.Object, out any) {
+func (r *runner) warnOutput(act *journal.Object, out any) {
 	o, ok := out.(*journal.Object)
 	if !ok {
 		return
 	}
 	prov, _ := act.Value("provider").(*journal.Object)
+	if act.Has("tolerance") {
+		return
+	}
 	switch prov.Value("type") {
 	case "http":
 		if st, _ := o.Value("status").(int64); st > 399 {
-			r.log(LevelError, fmt.Sprintf("  => failed: the HTTP call of %s '%s' returned status %d", typ, name, st))
+			r.log(LevelWarning, "This HTTP call returned a response with a HTTP status code above 400. This may indicate some error and not what you expected. Please have a look at the logs.")
 		}
 	case "process":
-		if st, _ := o.Value("status").(int64); st != 0 && !act.Has("tolerance") {
-			r.log(LevelWarning, fmt.Sprintf("This process returned a non-zero exit code. This may indicate some error and not what you expected. Please have a look at the logs. (%s '%s', status %d)", typ, name, st))
+		if st, _ := o.Value("status").(int64); st != 0 {
+			r.log(LevelWarning, "This process returned a non-zero exit code. This may indicate some error and not what you expected. Please have a look at the logs.")
 		}
 	}
 }

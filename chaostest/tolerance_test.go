@@ -70,7 +70,7 @@ func TestTolerances(t *testing.T) {
 		{"jsonpath expect list", `{"type": "jsonpath", "path": "$.items[*].name", "expect": ["a", "b"], "target": "body"}`, httpOut, true, ""},
 		{"jsonpath expect replaces count", `{"type": "jsonpath", "path": "$.items[*].name", "count": 7, "expect": ["a", "b"], "target": "body"}`, httpOut, true, ""},
 		{"jsonpath expect empty", `{"type": "jsonpath", "path": "$.nothing", "expect": [], "target": "body"}`, httpOut, true, ""},
-		{"jsonpath filter", `{"type": "jsonpath", "path": "$.items[?(@.name=\"a\")].ready", "expect": true, "target": "body"}`, httpOut, true, ""},
+		{"jsonpath filter", `{"type": "jsonpath", "path": "$.items[*][?(@.name=\"a\")].ready", "expect": true, "target": "body"}`, httpOut, true, ""},
 		{"jsonpath string body decoded", `{"type": "jsonpath", "path": "$.a", "expect": 1}`, `"{\"a\": 1}"`, true, ""},
 		{"jsonpath none", `{"type": "jsonpath", "path": "$.nope", "target": "body"}`, httpOut, false, "expected at least one match of $.nope"},
 		{"substituted string whole value", `"${code}"`, httpOut, true, ""},
