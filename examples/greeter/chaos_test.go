@@ -1,0 +1,281 @@
+//go:build chaos
+
+// The chapter's experiment on real pods (go test -tags chaos; see README.md, "Chaos tests"):
+// the seed file unchanged, the CI gate (the same file with a 2 s pause after the termination,
+// against the fragile and the resilient webapp), and the same experiment written in Go.
+
+package greeter_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/examples/greeter/deploy"
+	"github.com/chaostest/chaostest/examples/greeter/service"
+	"github.com/chaostest/chaostest/internal/cluster"
+	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/journal/journaltest"
+	"github.com/chaostest/chaostest/providers/http"
+	"github.com/chaostest/chaostest/providers/k8s"
+)
+
+// seedFile is the chapter's experiment, byte for byte (testdata/corpus/15-aws-workshop-greeter-webapp.json).
+const seedFile = "testdata/experiment.json"
+
+// pause is the gate's one addition to the seed experiment: "pauses": {"after": 2} on
+// terminate-greeting-service, so the steady state is checked again once greeter is really gone
+// from greeter-service (README.md, "Why the gate pauses 2 s after the termination").
+const pause = 2 * time.Second
+
+// Activity names of the seed experiment.
+const (
+	terminateGreeter = "terminate-greeting-service"
+	respondProbe     = "application-must-respond-normally"
+)
+
+var (
+	deployer  *deploy.Deployer
+	webappURL string
+)
+
+// TestMain gives the tests a cluster (KUBECONFIG, or the local one, started if needed), loads
+// the example's images into the local node (set GREETER_IMAGES_LOADED=1 when they are already
+// on the cluster's nodes, e.g. another cluster), deploys the example into "default" (the seed
+// experiment's namespace), and deletes it at the end.
+func TestMain(m *testing.M) {
+	testenv := env.New()
+	testenv.Setup(cluster.Setup(), deployGreeter)
+	testenv.Finish(deleteGreeter, cluster.Finish())
+	os.Exit(testenv.Run(m))
+}
+
+func deployGreeter(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.KubeconfigFile())
+	if err != nil {
+		return ctx, err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return ctx, err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "greeter: "+format+"\n", args...) }
+	if os.Getenv("GREETER_IMAGES_LOADED") == "" {
+		if err := deploy.LoadImages(ctx, logf); err != nil {
+			return ctx, err
+		}
+	}
+	deployer = deploy.New(cs, "default")
+	deployer.Log = logf
+	if webappURL, err = deployer.Up(ctx, service.Resilient); err != nil {
+		return ctx, err
+	}
+	logf("webapp at %s", webappURL)
+	return ctx, nil
+}
+
+func deleteGreeter(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	if deployer == nil {
+		return ctx, nil
+	}
+	return ctx, deployer.Delete(ctx)
+}
+
+// useMode deploys webapp in mode with a fresh pod when fragile (its endpoint cache must learn
+// the current greeter pod), waits until everything is ready and webapp answers with greeter's
+// own greeting, and registers a cleanup that waits for greeter to be back in service, so the
+// next experiment starts from the steady state.
+func useMode(t *testing.T, mode service.Mode) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := deployer.Mode(ctx)
+	require.NoError(t, err)
+	switch {
+	case cur != mode:
+		require.NoError(t, deployer.Switch(ctx, mode))
+	case mode == service.Fragile:
+		require.NoError(t, deployer.RestartWebapp(ctx))
+	default:
+		require.NoError(t, deployer.WaitReady(ctx))
+	}
+	require.NoError(t, deploy.WaitServing(ctx, webappURL, "greeter", 60*time.Second))
+	t.Setenv("WEBAPP_URL", webappURL) // the seed's configuration reads it, also at validation
+	t.Cleanup(func() {
+		require.NoError(t, deployer.WaitGreeterReady(context.Background()), "greeter's replacement is ready again")
+		if mode == service.Resilient {
+			require.NoError(t, deploy.WaitServing(context.Background(), webappURL, "greeter", 60*time.Second))
+		}
+	})
+}
+
+// record returns the record of the named probe in the steady-state check st.
+func record(t *testing.T, st *journal.State, name string) *journal.Run {
+	t.Helper()
+	require.NotNil(t, st, "steady-state check")
+	for _, r := range st.Probes {
+		if r.Name() == name {
+			return r
+		}
+	}
+	require.Failf(t, "probe not found", "no record of %q in the steady-state check", name)
+	return nil
+}
+
+// httpOutput returns the status, X-Greeting-Source header and body of an http probe's output.
+func httpOutput(t *testing.T, r *journal.Run) (status int64, source, body string) {
+	t.Helper()
+	out, ok := r.Output.(*journal.Object)
+	require.Truef(t, ok, "http output: want an object, got %T %v", r.Output, r.Output)
+	status, _ = out.Value("status").(int64)
+	if h, ok := out.Value("headers").(*journal.Object); ok {
+		source, _ = h.Value("X-Greeting-Source").(string)
+	}
+	body, _ = out.Value("body").(string)
+	return status, source, body
+}
+
+// assertHeld checks a run on the resilient webapp: the steady state held before and after, and
+// after greeter's termination webapp still answered 200 "Hello Sheldon" from its fallback.
+func assertHeld(t *testing.T, j *journal.Journal, wantSource string) {
+	t.Helper()
+	require.NotNil(t, j)
+	assert.Equal(t, journal.StatusCompleted, j.Status)
+	assert.False(t, j.Deviated, "deviated")
+	require.NotNil(t, j.SteadyStates.After, "the steady state was checked after the method")
+	assert.True(t, j.SteadyStates.After.SteadyStateMet, "steady state met after the method")
+	rec := record(t, j.SteadyStates.After, respondProbe)
+	status, source, body := httpOutput(t, rec)
+	assert.Equal(t, int64(200), status)
+	assert.Equal(t, "Hello Sheldon\n", body)
+	if wantSource != "" {
+		assert.Equal(t, wantSource, source, "X-Greeting-Source while greeter is down")
+	}
+	t.Logf("outcome: resilient status=%s deviated=%v after-probe=%s source=%s", j.Status, j.Deviated, rec.Status, source)
+}
+
+// assertDeviated checks a run on the fragile webapp: the steady state held before, and after
+// greeter's termination application-must-respond-normally missed its tolerance, either because
+// the probe timed out (status failed, the chapter's hang) or because webapp answered 500
+// (status succeeded, tolerance not met).
+func assertDeviated(t *testing.T, j *journal.Journal) {
+	t.Helper()
+	require.NotNil(t, j)
+	assert.True(t, j.Deviated, "deviated")
+	assert.Equal(t, journal.StatusFailed, j.Status, "a deviated run ends failed")
+	require.NotNil(t, j.SteadyStates.Before)
+	assert.True(t, j.SteadyStates.Before.SteadyStateMet, "steady state met before the method")
+	rec := record(t, j.SteadyStates.After, respondProbe)
+	require.NotNil(t, rec.ToleranceMet)
+	assert.False(t, *rec.ToleranceMet, "tolerance_met of %s", respondProbe)
+	switch rec.Status {
+	case journal.RunFailed:
+		assert.Contains(t, rec.ExceptionMessage(), "activity took too long to complete", "the probe timed out after 3 s")
+	case journal.RunSucceeded:
+		status, _, _ := httpOutput(t, rec)
+		assert.NotEqual(t, int64(200), status)
+	default:
+		t.Errorf("%s: want status failed (timeout) or succeeded (an error page), got %q", respondProbe, rec.Status)
+	}
+	t.Logf("outcome: fragile status=%s deviated=%v after-probe=%s (%.2f s)", j.Status, j.Deviated, rec.Status, rec.Duration)
+}
+
+// snapshot compares the normalised journal with its committed snapshot. The webapp logs read by
+// fetch-application-logs (request lines with timings, ports and readiness checks) vary from run
+// to run, so their text is replaced by "<logs>"; the pod names stay (normalised).
+func snapshot(t *testing.T, j *journal.Journal) {
+	t.Helper()
+	n := journal.Normalize(j)
+	for _, r := range n.Run {
+		if r.Name() != "fetch-application-logs" {
+			continue
+		}
+		switch out := r.Output.(type) {
+		case *journal.Object:
+			for _, k := range out.Keys() {
+				out.Set(k, "<logs>")
+			}
+		case map[string]any:
+			for k := range out {
+				out[k] = "<logs>"
+			}
+		}
+	}
+	journaltest.MatchSnapshot(t, n)
+}
+
+// TestSeedExperimentFile: the chapter's file, unchanged, validates and runs. Without the pause
+// the second steady-state check may or may not see greeter gone; on the resilient webapp it
+// holds either way, so this run is deterministic.
+func TestSeedExperimentFile(t *testing.T) {
+	useMode(t, service.Resilient)
+	exp, err := chaostest.Load(seedFile)
+	require.NoError(t, err)
+	require.NoError(t, exp.Validate(nil), "the seed validates (WEBAPP_URL set, as chaos run needs)")
+	j := chaostest.RunFile(t, seedFile)
+	assertHeld(t, j, "")
+}
+
+// TestGate is the CI gate: the seed experiment with a 2 s pause after the termination, against
+// the webapp Service. The fragile webapp must deviate as in the chapter; the resilient one must
+// keep the steady state, answering from its fallback while greeter is down.
+func TestGate(t *testing.T) {
+	t.Run("fragile deviates", func(t *testing.T) {
+		useMode(t, service.Fragile)
+		j := chaostest.RunFile(t, seedFile,
+			chaostest.AddPauseAfter(terminateGreeter, pause),
+			chaostest.Var("web_app_url", webappURL),
+			chaostest.ExpectDeviation())
+		assertDeviated(t, j)
+		snapshot(t, j)
+	})
+	t.Run("resilient holds", func(t *testing.T) {
+		useMode(t, service.Resilient)
+		j := chaostest.RunFile(t, seedFile,
+			chaostest.AddPauseAfter(terminateGreeter, pause),
+			chaostest.Var("web_app_url", webappURL))
+		assertHeld(t, j, "fallback")
+		snapshot(t, j)
+	})
+}
+
+// greeterOutage is the seed experiment written in Go.
+func greeterOutage(t *testing.T, opts ...chaostest.Option) *journal.Journal {
+	opts = append([]chaostest.Option{
+		chaostest.Title("Terminating the greeting service should not impact users"),
+		chaostest.Description("How does the greeting service unavailbility impacts our users? Do they see an error or does the webapp gets slower?"),
+		chaostest.Tags("kubernetes", "aws"),
+		chaostest.AddPauseAfter(terminateGreeter, pause),
+	}, opts...)
+	ct := chaostest.New(t, opts...)
+	kube := k8s.Connect(t)
+	ct.SteadyState("Services are all available and healthy",
+		kube.PodsInPhase("app=webapp-pod", corev1.PodRunning, k8s.In("default")).Named("application-should-be-alive-and-healthy").Want(true),
+		http.Get(webappURL).Timeout(3*time.Second).Named(respondProbe).Want(200),
+	)
+	ct.Action(terminateGreeter, kube.TerminatePods("app=greeter-pod", k8s.In("default")))
+	ct.Probe("fetch-application-logs", kube.ReadPodLogs("app=webapp-pod", 20*time.Second, k8s.In("default")))
+	return ct.Run()
+}
+
+// TestGreeterOutageInGo: the same experiment and verdicts, declared with chaostest.New.
+func TestGreeterOutageInGo(t *testing.T) {
+	t.Run("fragile deviates", func(t *testing.T) {
+		useMode(t, service.Fragile)
+		assertDeviated(t, greeterOutage(t, chaostest.ExpectDeviation()))
+	})
+	t.Run("resilient holds", func(t *testing.T) {
+		useMode(t, service.Resilient)
+		assertHeld(t, greeterOutage(t), "fallback")
+	})
+}
