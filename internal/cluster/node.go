@@ -162,7 +162,15 @@ func startNode(ctx context.Context, c Config, plan netPlan, w io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/healthz", c.KubeletPort+6), 60*time.Second, p, "kube-proxy")
+	if err := waitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/healthz", c.KubeletPort+6), 60*time.Second, p, "kube-proxy"); err != nil {
+		return err
+	}
+	// kube-proxy inserted its FORWARD jumps above the guard; put the guard first again (kube-proxy
+	// only re-adds its jumps when they are missing, so the order stays).
+	if err := removeGuard(ctx, c.Bridge); err != nil {
+		return err
+	}
+	return ensureGuard(ctx, c.Bridge)
 }
 
 func contains(list []string, v string) bool {
