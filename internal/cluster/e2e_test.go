@@ -201,18 +201,37 @@ func TestLocallyBuiltImageServesHTTPThroughItsClusterIP(t *testing.T) {
 
 	t.Run("ClusterIP answers from both pods", func(t *testing.T) {
 		seen := map[string]bool{}
-		client := &http.Client{Timeout: 3 * time.Second}
-		for i := 0; i < 40 && len(seen) < len(want); i++ {
-			resp, err := client.Get("http://" + svc.Spec.ClusterIP + "/")
-			require.NoError(t, err)
+		client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}} // a new connection each time: kube-proxy picks a pod per connection
+		url := "http://" + svc.Spec.ClusterIP + "/"
+		// kube-proxy programs the endpoints within about a second of the pods turning Ready
+		require.NoError(t, poll(context.Background(), 15*time.Second, "the Service to answer", func() (bool, error) {
+			resp, err := client.Get(url)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil, nil
+		}))
+		// the second endpoint may reach kube-proxy's rules a moment after the first
+		var bad error
+		err := poll(context.Background(), 20*time.Second, "answers from every pod behind the Service", func() (bool, error) {
+			resp, err := client.Get(url)
+			if err != nil {
+				bad = err
+				return false, err
+			}
 			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, resp.StatusCode)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return false, fmt.Errorf("HTTP %d, body %q, read error %v", resp.StatusCode, body, err)
+			}
 			host, ok := strings.CutPrefix(strings.TrimSpace(string(body)), "hello from ")
-			require.True(t, ok, "body %q", body)
+			if !ok {
+				return false, fmt.Errorf("body %q, want \"hello from <pod>\"", body)
+			}
 			seen[host] = true
-		}
+			return len(seen) == len(want), nil
+		})
+		require.NoError(t, err, "last error %v", bad)
 		assert.Equal(t, want, seen, "every pod behind the Service answers")
 	})
 
