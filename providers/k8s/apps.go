@@ -289,9 +289,8 @@ func (c *Client) deleteNamed(ctx context.Context, env chaostest.Env, kind string
 	default:
 		return nil, fmt.Errorf("refusing to delete every %s of ns '%s': give name or label_selector", kind, a.NS)
 	}
-	prop := metav1.DeletePropagationForeground
 	for _, n := range targets {
-		if err := del(ctx, n, metav1.DeleteOptions{PropagationPolicy: &prop}); err != nil {
+		if err := del(ctx, n, metav1.DeleteOptions{}); err != nil {
 			return nil, fmt.Errorf("failed to delete %s '%s' in ns '%s': %s", kind, n, a.NS, apiError(err))
 		}
 	}

@@ -4,13 +4,16 @@ package k8s
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 func TestDeploymentActionsAndProbes(t *testing.T) {
@@ -67,13 +70,33 @@ func TestReplicaSetDelete(t *testing.T) {
 	require.Len(t, l.Items, 1)
 	old := l.Items[0].UID
 	mustCall(t, "chaosk8s.replicaset.actions.delete_replica_set", map[string]any{"name": l.Items[0].Name, "ns": ns})
-	// the deployment controller makes a new replica set
-	require.NoError(t, kube.Until(context.Background(), DeploymentReady(ns, "web"), 120*time.Second))
-	l, err = kube.cs.AppsV1().ReplicaSets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
-	require.NoError(t, err)
-	for _, rs := range l.Items {
-		assert.NotEqual(t, old, rs.UID)
-	}
+	// the deployment controller makes a new replica set, which becomes ready
+	api := kube.cs.AppsV1().ReplicaSets(ns)
+	require.NoError(t, kube.Until(context.Background(), Condition{
+		desc: "a new ready replica set of web",
+		src: func(c *Client) source {
+			return source{
+				list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
+					l, err := api.List(ctx, o)
+					if err != nil {
+						return nil, "", err
+					}
+					return objects(l.Items), l.ResourceVersion, nil
+				},
+				watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
+			}
+		},
+		opts: metav1.ListOptions{LabelSelector: "app=web"},
+		holds: func(objs []runtime.Object) (bool, string) {
+			for _, o := range objs {
+				rs := o.(*appsv1.ReplicaSet)
+				if rs.UID != old && rs.Status.ReadyReplicas == 1 {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%d replica sets", len(objs))
+		},
+	}, 120*time.Second))
 }
 
 func statefulSetManifest(name string, replicas int) map[string]any {
@@ -107,6 +130,22 @@ func daemonSetManifest(name string) map[string]any {
 func TestDaemonSet(t *testing.T) {
 	ns := namespace(t)
 	mustCall(t, "chaosk8s.daemonset.actions.create_daemon_set", map[string]any{"spec_path": writeSpec(t, "agent.json", daemonSetManifest("agent")), "ns": ns})
+	// like upstream, daemon_set_fully_available takes a fresh daemon set (0 desired, 0 ready) as
+	// ready: wait for the controller to schedule its pod first
+	api := kube.cs.AppsV1().DaemonSets(ns)
+	require.NoError(t, kube.Until(context.Background(), Condition{
+		desc: "daemon set agent scheduled and ready",
+		src:  func(c *Client) source { return daemonSetsSource(c, ns) },
+		opts: metav1.ListOptions{FieldSelector: "metadata.name=agent"},
+		holds: func(objs []runtime.Object) (bool, string) {
+			if len(objs) == 0 {
+				return false, "absent"
+			}
+			s := objs[0].(*appsv1.DaemonSet).Status
+			return s.DesiredNumberScheduled >= 1 && s.NumberReady == s.DesiredNumberScheduled, fmt.Sprintf("%d/%d ready", s.NumberReady, s.DesiredNumberScheduled)
+		},
+	}, 120*time.Second))
+	_ = api
 	assert.Equal(t, true, mustCall(t, "chaosk8s.daemonset.probes.daemon_set_fully_available", map[string]any{"name": "agent", "ns": ns, "timeout": 120}))
 	assert.Equal(t, true, mustCall(t, "chaosk8s.daemonset.probes.daemon_set_available_and_healthy", map[string]any{"name": "agent", "ns": ns}))
 	assert.Equal(t, true, mustCall(t, "chaosk8s.daemonset.probes.daemon_set_partially_available", map[string]any{"name": "agent", "ns": ns}))

@@ -106,7 +106,19 @@ func TestPodProbesOnRealPods(t *testing.T) {
 	}
 	legacy := mustCall(t, "chaosk8s.probes.read_microservices_logs", map[string]any{"label_selector": sel, "ns": ns})
 	assert.Len(t, legacy, 2)
-	// last="1s" returns only the most recent ticks, never the start line
+	// last="1s" returns only the most recent ticks, never the start line: wait (bounded) until
+	// the pods have logged for a few seconds
+	for i := 0; i < 40; i++ {
+		all := mustCall(t, "chaosk8s.pod.probes.read_pod_logs", map[string]any{"label_selector": sel, "ns": ns}).(map[string]any)
+		ready := true
+		for _, l := range all {
+			ready = ready && strings.Contains(l.(string), "tick 3\n")
+		}
+		if ready {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	recent := mustCall(t, "chaosk8s.pod.probes.read_pod_logs", map[string]any{"label_selector": sel, "ns": ns, "last": "1s"}).(map[string]any)
 	for _, l := range recent {
 		assert.NotContains(t, l, "started")
