@@ -147,8 +147,8 @@ healthzBindAddress: 127.0.0.1:{{.Healthz}}
 metricsBindAddress: 127.0.0.1:{{.Metrics}}
 # without CAP_SYS_RESOURCE a negative oom_score_adj cannot be set
 oomScoreAdj: 0
-# 0 = leave the kernel's conntrack sysctls alone
-conntrack: {maxPerCore: 0, min: 0}
+# 0 = leave the kernel's conntrack sysctls (table size, TCP timeouts) alone
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {localhostNodePorts: false}
 `))
 

@@ -84,7 +84,7 @@ func TestRenderKubeletAndKubeProxyConfigs(t *testing.T) {
 	assert.Equal(t, "iptables", kp["mode"])
 	assert.Equal(t, "10.245.0.0/16", kp["clusterCIDR"])
 	assert.Equal(t, "127.0.0.1:10456", kp["healthzBindAddress"])
-	assert.Equal(t, map[string]any{"maxPerCore": 0, "min": 0}, kp["conntrack"], "conntrack sysctls must be left alone")
+	assert.Equal(t, map[string]any{"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"}, kp["conntrack"], "conntrack sysctls must be left alone")
 	assert.Equal(t, map[string]any{"localhostNodePorts": false}, kp["iptables"], "localhost NodePorts would turn on route_localnet")
 }
 
