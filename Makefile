@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 export GOTOOLCHAIN ?= local
 
-.PHONY: all build check test unit chaos demo fmt vet bench fuzz
+.PHONY: all build test unit fmt vet bench fuzz
 
 all: build
 
@@ -30,3 +30,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 -include hack/cluster.mk
+-include hack/demo.mk
+
+# A few minutes of fuzzing of the experiment loader (JSON and YAML) and of the Python-dialect parsers.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./chaostest
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/pyyaml
+	$(GO) test -run '^$$' -fuzz FuzzCompileFind -fuzztime 30s ./internal/jsonpath2
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime 30s ./internal/pyre
