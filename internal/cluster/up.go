@@ -116,7 +116,7 @@ func up(ctx context.Context, c Config, w io.Writer) (UpResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if c.Node {
+	if os.Geteuid() == 0 { // without root there is no node, and no route can be added
 		routes, err := listRoutes(ctx)
 		if err != nil {
 			return res, err
@@ -127,7 +127,8 @@ func up(ctx context.Context, c Config, w io.Writer) (UpResult, error) {
 		if err := saveSysctls(c); err != nil {
 			return res, err
 		}
-		// Guard: while no node runs, nothing addressed to the cluster ranges may leave the machine.
+		// Guard: while no node runs, nothing addressed to the cluster ranges (kwok's pod IPs are
+		// fake, ClusterIPs unprogrammed) may leave the machine; startNode points them at the bridge.
 		for _, dst := range []netip.Prefix{plan.ServiceCIDR, plan.PodCIDR} {
 			if err := routeTo(ctx, dst, ""); err != nil {
 				return res, err
