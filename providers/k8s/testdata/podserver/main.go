@@ -1,7 +1,7 @@
 // Command podserver is the tiny program the chaos-tagged tests of providers/k8s run in real
 // pods (built into an image by internal/cluster's LoadGoImage). Without arguments it serves
-// HTTP on $PORT (default 8080), answering "ok <hostname>", logs one line at start and one per
-// second ("tick N"), and exits with status 1 after $EXIT_AFTER (a Go duration) when set. As a
+// HTTP on $PORT (default 8080), answering "ok <hostname>", logs one line at start, one per
+// second ("tick N") and one per request other than the kubelet's probes, and exits with status 1 after $EXIT_AFTER (a Go duration) when set. As a
 // command for exec_in_pods it runs "echo ARGS..." (prints them) or "exit N" (prints "bye",
 // exits N, and writes "error output" to stderr).
 package main
@@ -54,6 +54,9 @@ func main() {
 		}
 	}()
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.UserAgent() != "" && !strings.HasPrefix(r.UserAgent(), "kube-probe/") {
+			fmt.Printf("%s %s from %s\n", r.Method, r.URL.Path, r.RemoteAddr)
+		}
 		fmt.Fprintf(w, "ok %s\n", host)
 	})
 	if err := http.ListenAndServe(":"+port, nil); err != nil {
