@@ -59,3 +59,27 @@ func TestSeedExperimentRunsAgainstAMatchingDeployment(t *testing.T) {
 		cover(t, n)
 	}
 }
+
+// TestCorpusKillPodsExperimentRunsUnchanged runs corpus 08 as published: its configuration
+// comes from the environment (POD_LABEL, POD_NAMESPACE, APPLICATION_ENTRYPOINT_URL), pointed at
+// a three-replica podserver deployment behind a ClusterIP Service.
+func TestCorpusKillPodsExperimentRunsUnchanged(t *testing.T) {
+	ns := namespace(t)
+	mustCall(t, "chaosk8s.deployment.actions.create_deployment", map[string]any{"spec_path": writeSpec(t, "kill.json", deploymentManifest("kill", 3)), "ns": ns})
+	svc := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "kill"},
+		"spec": map[string]any{"selector": map[string]any{"app": "kill"}, "ports": []any{map[string]any{"port": 80, "targetPort": 8080}}}}
+	mustCall(t, "chaosk8s.service.actions.create_service_endpoint", map[string]any{"spec_path": writeSpec(t, "svc.json", svc), "ns": ns})
+	require.NoError(t, kube.Until(context.Background(), DeploymentReady(ns, "kill"), 2*time.Minute))
+	s, err := kube.cs.CoreV1().Services(ns).Get(context.Background(), "kill", metav1.GetOptions{})
+	require.NoError(t, err)
+	t.Setenv("APPLICATION_ENTRYPOINT_URL", fmt.Sprintf("http://%s/", s.Spec.ClusterIP))
+	t.Setenv("POD_LABEL", "app=kill")
+	t.Setenv("POD_NAMESPACE", ns)
+
+	j := chaostest.RunFile(t, "../../testdata/corpus/08-playground-k8s-kill-pods.json")
+	require.NotNil(t, j)
+	assert.Equal(t, "completed", j.Status)
+	require.Len(t, j.Run, 1)
+	assert.Len(t, j.Run[0].Output, 2, "qty 2: two pods terminated")
+	cover(t, "chaosk8s.pod.actions.terminate_pods")
+}
