@@ -6,6 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -289,8 +290,12 @@ func (c *Client) deleteNamed(ctx context.Context, env chaostest.Env, kind string
 	default:
 		return nil, fmt.Errorf("refusing to delete every %s of ns '%s': give name or label_selector", kind, a.NS)
 	}
+	listed := a.Name == ""
 	for _, n := range targets {
 		if err := del(ctx, n, metav1.DeleteOptions{}); err != nil {
+			if listed && apierrors.IsNotFound(err) {
+				continue // gone between the list and the delete (a garbage collector was faster)
+			}
 			return nil, fmt.Errorf("failed to delete %s '%s' in ns '%s': %s", kind, n, a.NS, apiError(err))
 		}
 	}

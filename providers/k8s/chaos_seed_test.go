@@ -5,6 +5,7 @@ package k8s
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,22 @@ func TestCorpusKillPodsExperimentRunsUnchanged(t *testing.T) {
 	require.NoError(t, kube.Until(context.Background(), DeploymentReady(ns, "kill"), 2*time.Minute))
 	s, err := kube.cs.CoreV1().Services(ns).Get(context.Background(), "kill", metav1.GetOptions{})
 	require.NoError(t, err)
-	t.Setenv("APPLICATION_ENTRYPOINT_URL", fmt.Sprintf("http://%s/", s.Spec.ClusterIP))
+	url := fmt.Sprintf("http://%s/", s.Spec.ClusterIP)
+	// kube-proxy programs the Service a moment after its endpoints are ready: wait (bounded)
+	// until it answers, as the experiment's first probe has a 0.5 s timeout and no retry
+	client := &http.Client{Timeout: time.Second}
+	answered := false
+	for i := 0; i < 60 && !answered; i++ {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			answered = resp.StatusCode == 200
+		}
+		if !answered {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	require.True(t, answered, "service %s never answered", url)
+	t.Setenv("APPLICATION_ENTRYPOINT_URL", url)
 	t.Setenv("POD_LABEL", "app=kill")
 	t.Setenv("POD_NAMESPACE", ns)
 
