@@ -373,38 +373,57 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		metav1.ListOptions{LabelSelector: PartOf}, d.timeout(), noPods)
 }
 
-// WaitServing asks url (GET, each try bounded by 2 s) until it answers 200 with the header
-// X-Greeting-Source equal to source ("greeter": greeter is back in greeter-service and webapp
-// uses it again), at most every 200 ms and for at most within. HTTP has no watch, so this is a
-// bounded poll: it covers what the watches cannot see, kube-proxy programming the Service's new
-// endpoint and a resilient webapp's breaker closing again.
+// WaitServing asks url until it has answered 200 with the header X-Greeting-Source equal to
+// source ("greeter": greeter is back in greeter-service and webapp uses it again) on every try
+// for settle (at least 5 tries in a row), and fails after within. Each try opens a new
+// connection (kube-proxy picks an endpoint per connection) and is bounded by 2 s; tries are
+// 200 ms apart. HTTP has no watch, so this is a bounded poll: it covers what the watches cannot
+// see, kube-proxy removing an old pod's endpoint from its rules (up to its 1 s minimum sync
+// period after the API says so) and a resilient webapp's breaker closing again.
 func WaitServing(ctx context.Context, url, source string, within time.Duration) error {
+	return waitServing(ctx, url, source, within, 1500*time.Millisecond)
+}
+
+func waitServing(ctx context.Context, url, source string, within, settle time.Duration) error {
+	const minStreak = 5
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := "no answer yet"
+	streak, since := 0, time.Time{}
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
 		}
+		good := false
 		resp, err := client.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 			resp.Body.Close()
 			got := resp.Header.Get("X-Greeting-Source")
-			if resp.StatusCode == http.StatusOK && got == source {
-				return nil
-			}
+			good = resp.StatusCode == http.StatusOK && got == source
 			last = fmt.Sprintf("%d, X-Greeting-Source %q, body %q", resp.StatusCode, got, body)
 		} else {
 			last = err.Error()
 		}
+		if !good {
+			streak = 0
+		} else {
+			if streak == 0 {
+				since = time.Now()
+			}
+			streak++
+			if streak >= minStreak && time.Since(since) >= settle {
+				return nil
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: want 200 with X-Greeting-Source %q within %s; last seen: %s", url, source, within, last)
+			return fmt.Errorf("%s: want 200 with X-Greeting-Source %q on every try for %s within %s; last seen: %s", url, source, settle, within, last)
 		case <-tick.C:
 		}
 	}

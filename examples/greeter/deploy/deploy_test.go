@@ -184,10 +184,33 @@ func TestWaitServing(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	require.NoError(t, WaitServing(context.Background(), srv.URL+"/", "greeter", 10*time.Second))
-	assert.Equal(t, int32(3), calls.Load())
+	require.NoError(t, waitServing(context.Background(), srv.URL+"/", "greeter", 10*time.Second, 0))
+	assert.Equal(t, int32(2+5), calls.Load(), "two bad answers, then five good ones in a row")
 
-	err := WaitServing(context.Background(), srv.URL+"/", "breaker-open", 500*time.Millisecond)
+	calls.Store(0)
+	start := time.Now()
+	require.NoError(t, waitServing(context.Background(), srv.URL+"/", "greeter", 10*time.Second, 1500*time.Millisecond))
+	assert.GreaterOrEqual(t, time.Since(start), 1500*time.Millisecond, "good answers for the whole settle time")
+	assert.GreaterOrEqual(t, calls.Load(), int32(2+8))
+
+	err := waitServing(context.Background(), srv.URL+"/", "breaker-open", 500*time.Millisecond, 0)
 	require.Error(t, err)
-	assert.True(t, strings.Contains(err.Error(), `want 200 with X-Greeting-Source "breaker-open" within 500ms; last seen: 200, X-Greeting-Source "greeter", body "Hello Sheldon\n"`), err.Error())
+	assert.True(t, strings.Contains(err.Error(), `want 200 with X-Greeting-Source "breaker-open" on every try for 0s within 500ms; last seen: 200, X-Greeting-Source "greeter", body "Hello Sheldon\n"`), err.Error())
+}
+
+func TestWaitServingNeedsAStreak(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// every third answer comes from a dead endpoint (an error): never five good in a row
+		if calls.Add(1)%3 == 0 {
+			http.Error(w, "greeter: dial tcp: connect: connection refused", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("X-Greeting-Source", "greeter")
+		_, _ = w.Write([]byte("Hello Sheldon\n"))
+	}))
+	defer srv.Close()
+	err := waitServing(context.Background(), srv.URL+"/", "greeter", 2*time.Second, 0)
+	require.Error(t, err)
+	assert.GreaterOrEqual(t, calls.Load(), int32(6))
 }
