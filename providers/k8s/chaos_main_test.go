@@ -69,7 +69,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
-	if p := os.Getenv("CHAOSTEST_K8S_COVERAGE"); p != "" {
+	if p := os.Getenv("CHAOSTEST_K8S_COVERAGE"); p != "" && len(coverage.by) > 0 {
 		writeCoverage(p)
 	}
 	os.Exit(code)
