@@ -5,14 +5,17 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,7 +257,15 @@ func TestLocallyBuiltImageServesHTTPThroughItsClusterIP(t *testing.T) {
 			Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "nobody"}, Ports: []corev1.ServicePort{{Port: 80}}},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		time.Sleep(2 * time.Second) // kube-proxy syncs the REJECT rule within its minSyncPeriod (1s)
+		// kube-proxy has programmed the Service's REJECT rule once the host itself is refused
+		require.NoError(t, poll(context.Background(), 15*time.Second, "kube-proxy's REJECT rule for "+empty.Spec.ClusterIP, func() (bool, error) {
+			conn, err := net.DialTimeout("tcp", empty.Spec.ClusterIP+":80", time.Second)
+			if err == nil {
+				conn.Close()
+				return false, fmt.Errorf("connected to a Service without endpoints")
+			}
+			return errors.Is(err, syscall.ECONNREFUSED), nil
+		}))
 		// Service traffic first: with ICMP redirects on, it used up the ICMP rate limit and the
 		// REJECT answer then never came.
 		for i := 0; i < 5; i++ {
@@ -266,6 +277,10 @@ func TestLocallyBuiltImageServesHTTPThroughItsClusterIP(t *testing.T) {
 			out, err := execIn(rc, cs, ns, victim, "/web", "dial", empty.Spec.ClusterIP+":80")
 			require.NoError(t, err)
 			assert.Contains(t, out, "connection refused", "round %d", i)
+			var ms int
+			_, err = fmt.Sscanf(out, "error after %dms", &ms)
+			require.NoError(t, err, "dial output %q", out)
+			assert.Less(t, ms, 2000, "refused at once, not after retransmissions (round %d)", i)
 		}
 	})
 
