@@ -66,6 +66,7 @@ func missingArtifacts(cacheDir string) []string {
 // Concurrent calls (several test packages at once) are serialised by a lock file. A cold build
 // takes about 7-15 minutes on two cores; with everything cached it returns at once.
 func Build(ctx context.Context, c Config, w io.Writer) error {
+	w = orDiscard(w)
 	if err := c.validate(); err != nil {
 		return err
 	}

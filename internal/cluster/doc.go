@@ -18,7 +18,7 @@
 //   - [AddFakeNodes] registers kwok-managed fake nodes for tests that need many nodes.
 //
 // [Up], [Down], [Status] and [Build] are what the localk8s command (make cluster, make down,
-// make k8s) runs.
+// make k8s) runs. Functions that print progress take an io.Writer; nil means silent.
 //
 // Network hygiene: the pod and service ranges ([Config.PodCIDR], [Config.ServiceCIDR]) are
 // routed only to the node's bridge, or to "unreachable" while no node runs; a FORWARD rule drops

@@ -23,6 +23,7 @@ import (
 // and RunDir (certificates, etcd data, imported images); built binaries stay cached. Down on a
 // stopped cluster does nothing and succeeds.
 func Down(ctx context.Context, c Config, w io.Writer, wipe bool) error {
+	w = orDiscard(w)
 	if err := c.validate(); err != nil {
 		return err
 	}

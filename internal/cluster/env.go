@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ func Finish() env.Func { return FinishWith(DefaultConfig(), os.Stderr) }
 
 // SetupWith is [Setup] for the local cluster described by c, printing progress to w.
 func SetupWith(c Config, w io.Writer) env.Func {
+	w = orDiscard(w)
 	return func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 		if cfg.KubeconfigFile() != "" {
 			return ctx, nil
@@ -70,6 +72,7 @@ func SetupWith(c Config, w io.Writer) env.Func {
 
 // FinishWith is [Finish] for the local cluster described by c.
 func FinishWith(c Config, w io.Writer) env.Func {
+	w = orDiscard(w)
 	return func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		return ctx, Release(ctx, c, w)
 	}
@@ -94,6 +97,7 @@ func recordOf(pid int) (procRecord, error) {
 // registers this process as one of its users until [Release]. It returns the kubeconfig path.
 // Use it from a TestMain that does not use e2e-framework; Setup calls it.
 func Acquire(ctx context.Context, c Config, w io.Writer) (string, error) {
+	w = orDiscard(w)
 	if err := c.validate(); err != nil {
 		return "", err
 	}
@@ -131,6 +135,7 @@ func Acquire(ctx context.Context, c Config, w io.Writer) (string, error) {
 // stops the cluster when an Acquire started it; a cluster that was already running (make
 // cluster) is left alone. Without an earlier Acquire it does nothing.
 func Release(ctx context.Context, c Config, w io.Writer) error {
+	w = orDiscard(w)
 	acquiredMu.Lock()
 	held := acquired[c.StateDir]
 	delete(acquired, c.StateDir)
@@ -192,9 +197,21 @@ func Reachable(ctx context.Context, timeout time.Duration) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := cs.Discovery().ServerVersion()
+	raw, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
 		return "", fmt.Errorf("cluster at %s does not answer: %w", rc.Host, err)
 	}
+	var v struct{ GitVersion string }
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("cluster at %s: /version: %w", rc.Host, err)
+	}
 	return v.GitVersion, nil
+}
+
+// orDiscard lets callers pass a nil writer for "no progress output".
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }

@@ -71,6 +71,7 @@ type UpResult struct {
 // recorded by PID for [Down]. Up is safe to call from several processes at once. A cluster
 // that Up started or reused is never stopped by [Finish]; only [Down] stops it.
 func Up(ctx context.Context, c Config, w io.Writer) (UpResult, error) {
+	w = orDiscard(w)
 	if err := c.validate(); err != nil {
 		return UpResult{}, err
 	}
