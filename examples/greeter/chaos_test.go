@@ -16,7 +16,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/pkg/env"
@@ -49,6 +52,7 @@ const (
 var (
 	deployer  *deploy.Deployer
 	webappURL string
+	unlock    = func() {}
 )
 
 // TestMain gives the tests a cluster (KUBECONFIG, or the local one, started if needed), loads
@@ -79,6 +83,10 @@ func deployGreeter(ctx context.Context, cfg *envconf.Config) (context.Context, e
 	}
 	deployer = deploy.New(cs, "default")
 	deployer.Log = logf
+	// Another test process or `make demo` may be using the example in "default": take turns.
+	if unlock, err = deployer.Lock(ctx, "go test examples/greeter", 20*time.Minute); err != nil {
+		return ctx, err
+	}
 	if webappURL, err = deployer.Up(ctx, service.Resilient); err != nil {
 		return ctx, err
 	}
@@ -90,6 +98,7 @@ func deleteGreeter(ctx context.Context, _ *envconf.Config) (context.Context, err
 	if deployer == nil {
 		return ctx, nil
 	}
+	defer unlock()
 	return ctx, deployer.Delete(ctx)
 }
 
@@ -292,4 +301,58 @@ func TestGreeterOutageInGo(t *testing.T) {
 		useMode(t, service.Resilient)
 		assertHeld(t, greeterOutage(t), "fallback")
 	})
+}
+
+// TestLock: the Lease that makes test processes and `make demo` take turns, in a namespace of
+// its own: a second holder waits and gives up naming the first, gets it once it is released,
+// and takes over a lease whose holder stopped renewing.
+func TestLock(t *testing.T) {
+	ctx := context.Background()
+	cs := deployer.Client
+	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "greeter-lock-"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	a, b := deploy.New(cs, ns.Name), deploy.New(cs, ns.Name)
+
+	release, err := a.Lock(ctx, "holder A", 10*time.Second)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = b.Lock(ctx, "holder B", time.Second)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "still held by holder A")
+	assert.Less(t, time.Since(start), 5*time.Second)
+
+	got := make(chan error, 1)
+	var releaseB func()
+	go func() {
+		var err error
+		releaseB, err = b.Lock(ctx, "holder B", 30*time.Second)
+		got <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // let B start waiting on the watch
+	release()
+	select {
+	case err := <-got:
+		require.NoError(t, err, "B gets the lock once A releases it")
+	case <-time.After(20 * time.Second):
+		t.Fatal("B did not get the lock within 20 s of A's release")
+	}
+	releaseB()
+
+	// A holder that died: its lease was last renewed a minute ago.
+	old := metav1.NewMicroTime(time.Now().Add(-time.Minute))
+	secs, who := int32(30), "a dead holder"
+	_, err = cs.CoordinationV1().Leases(ns.Name).Create(ctx, &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: deploy.LockName},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &who, LeaseDurationSeconds: &secs, AcquireTime: &old, RenewTime: &old},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	release, err = a.Lock(ctx, "holder A", 5*time.Second)
+	require.NoError(t, err, "an expired lease is taken over")
+	l, err := cs.CoordinationV1().Leases(ns.Name).Get(ctx, deploy.LockName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, *l.Spec.HolderIdentity, "holder A")
+	release()
+	_, err = cs.CoordinationV1().Leases(ns.Name).Get(ctx, deploy.LockName, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "released: the Lease is gone, got %v", err)
 }

@@ -97,6 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	d := deploy.New(cs, "default")
 	d.Log = func(f string, a ...any) { say("  "+f, a...) }
+	// The chaos tests use the same objects in "default": take turns with them.
+	unlock, err := d.Lock(ctx, "make demo", 20*time.Minute)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	say("[3/4] deploying the greeter example (Services first: webapp finds its peers through their injected variables) with the fragile webapp")
 	if prev, err := d.Mode(ctx); err == nil && prev == service.Fragile {
 		// A fragile webapp left by an earlier demo still caches the greeter pod it terminated.
