@@ -98,6 +98,9 @@ func startNode(ctx context.Context, c Config, plan netPlan, w io.Writer) error {
 		}
 	}
 	// The CNI bridge plugin turns ip_forward on; never forward pod traffic off this machine.
+	// kube-proxy later inserts its FORWARD jumps above this rule; that is harmless: KUBE-FORWARD
+	// accepts only packets of established flows and packets marked for masquerading, which pods'
+	// own new connections never are, so those still reach the guard.
 	if err := ensureGuard(ctx, c.Bridge); err != nil {
 		return err
 	}
@@ -162,15 +165,7 @@ func startNode(ctx context.Context, c Config, plan netPlan, w io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/healthz", c.KubeletPort+6), 60*time.Second, p, "kube-proxy"); err != nil {
-		return err
-	}
-	// kube-proxy inserted its FORWARD jumps above the guard; put the guard first again (kube-proxy
-	// only re-adds its jumps when they are missing, so the order stays).
-	if err := removeGuard(ctx, c.Bridge); err != nil {
-		return err
-	}
-	return ensureGuard(ctx, c.Bridge)
+	return waitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/healthz", c.KubeletPort+6), 60*time.Second, p, "kube-proxy")
 }
 
 func contains(list []string, v string) bool {
