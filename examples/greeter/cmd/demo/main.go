@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -102,7 +103,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	defer unlock()
+	var once sync.Once
+	release := func() { once.Do(unlock) }
+	defer release()
 	say("[3/4] deploying the greeter example (Services first: webapp finds its peers through their injected variables) with the fragile webapp")
 	if prev, err := d.Mode(ctx); err == nil && prev == service.Fragile {
 		// A fragile webapp left by an earlier demo still caches the greeter pod it terminated.
@@ -146,6 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
+	release() // before the summary, which must be the last two lines
 	say("done in %s; the example stays deployed and the cluster keeps running (make down stops it)", time.Since(start).Round(time.Second))
 	ok := results[0].dev && !results[1].dev && results[1].status == journal.StatusCompleted
 	if !ok {
