@@ -289,44 +289,8 @@ func decimal(v any) (*big.Float, bool) {
 	return nil, false
 }
 
-// pyEqual is Python's == for JSON values: numbers compare by value across int, float and bool.
-func pyEqual(a, b any) bool {
-	if fa, ok := pyNumber(a); ok {
-		fb, ok := pyNumber(b)
-		return ok && fa == fb
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !pyEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case *journal.Object:
-		y, ok := b.(*journal.Object)
-		if !ok || x.Len() != y.Len() {
-			return false
-		}
-		for _, k := range x.Keys() {
-			yv, ok := y.Get(k)
-			if !ok || !pyEqual(x.Value(k), yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
+// pyEqual is Python's == for JSON values (numbers compare by value across int, float and bool).
+var pyEqual = jsonpath2.Equal
 
 func pyNumber(v any) (float64, bool) {
 	switch x := v.(type) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/jsonpath2"
 	"github.com/chaostest/chaostest/internal/pyre"
+	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/journal"
 )
 
@@ -456,27 +457,7 @@ func (v *validator) controls(where string, raw any) {
 }
 
 // truthy is Python's truth value of a JSON value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case *journal.Object:
-		return x.Len() > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
-}
+func truthy(v any) bool { return pystr.Truthy(v) }
 
 func isNumber(v any) bool {
 	switch v.(type) {

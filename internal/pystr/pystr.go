@@ -253,3 +253,28 @@ func Quote(s string) string {
 func isPrintable(r rune) bool {
 	return unicode.IsPrint(r)
 }
+
+// Truthy reports whether a JSON value is true in Python: not None, False, 0, "", [] or {}.
+func Truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int64:
+		return x != 0
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case *journal.Object:
+		return x.Len() > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}

@@ -12,29 +12,7 @@ import (
 )
 
 // pyTruthy reports whether a JSON value is true in Python: not None, False, 0, "", [] or {}.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case *journal.Object:
-		return x.Len() > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
-}
+func pyTruthy(v any) bool { return pystr.Truthy(v) }
 
 // pyJSON encodes v as Python's json.dumps does by default (what requests sends for json=):
 // ", " and ": " separators, non-ASCII characters escaped as \uXXXX, object keys in order.
