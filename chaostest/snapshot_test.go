@@ -37,7 +37,7 @@ func TestJournalSnapshot(t *testing.T) {
 }`), 0o644))
 	f := newFake(t)
 	f.run(func() {
-		got := chaostest.RunFile(f, exp, chaostest.Var("url", srv.URL))
+		got := chaostest.RunFile(f, exp, chaostest.Var("url", srv.URL)).Journal
 		require.Equal(t, "completed", got.Status)
 		journaltest.MatchSnapshot(t, got)
 	})

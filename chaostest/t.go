@@ -3,159 +3,44 @@ package chaostest
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"io"
 	"sync"
 	"time"
 
+	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
 )
 
-// TB is the part of *testing.T that T uses, so experiments also run outside `go test`.
-// *testing.T and *testing.B satisfy it. When the value also has `Deadline() (time.Time, bool)`
-// the run ends early enough for rollbacks to finish before it, and when it has
-// `ArtifactDir() string` the journal is written there.
+// TB is the part of *testing.T that T uses; *testing.T, *testing.B and *testing.F satisfy it.
+// Progress lines go to Output (Go 1.25), without file:line. When the value also has
+// `Deadline() (time.Time, bool)` the run ends early enough for rollbacks to finish before it;
+// with `Context() context.Context` the run stops when that context ends; with
+// `ArtifactDir() string` (and `go test -artifacts`) the journal is kept there; with
+// `Failed() bool` and `Skipped() bool` a T whose Run was never called is reported only for a
+// test that would otherwise pass.
 type TB interface {
 	Helper()
-	Log(args ...any)
 	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	Cleanup(func())
 	Name() string
+	Output() io.Writer
 }
 
 // T declares and runs one experiment inside a Go test. Build it with New, declare the steady
-// state, the method and the rollbacks, then call Run. T is not safe for concurrent use; run
-// parallel experiments with one T per (sub)test.
+// state, the method and the rollbacks, then call Run (a T whose Run is never called fails the
+// test). T is not safe for concurrent use; run parallel experiments with one T per (sub)test.
 type T struct {
-	tb   TB
-	o    options
-	exp  *Experiment
-	hyp  *journal.Object
-	done bool
-	j    *journal.Journal
+	tb         TB
+	o          options
+	exp        *engine.Experiment
+	done       bool
+	warnedTols bool
+	outMu      sync.Mutex // progress lines come from several goroutines (background activities)
 }
 
-type options struct {
-	title, description string
-	tags               []string
-	config             *journal.Object
-	secrets            *journal.Object
-	vars               Vars
-	varFiles           []string
-	settings           Settings
-	journalDir         string
-	expectDeviation    bool
-	pauses             []pauseOpt
-	ctx                context.Context
-	reserve            time.Duration
-}
-
-type pauseOpt struct {
-	activity string
-	key      string
-	d        time.Duration
-}
-
-// Option changes how an experiment runs in a test. Options apply to New and RunFile.
-type Option func(*options)
-
-// Title sets the experiment's title (default: the test's name).
-func Title(title string) Option { return func(o *options) { o.title = title } }
-
-// Description sets the experiment's description (default: "Go test <name>").
-func Description(d string) Option { return func(o *options) { o.description = d } }
-
-// Tags sets the experiment's tags.
-func Tags(tags ...string) Option { return func(o *options) { o.tags = tags } }
-
-// Configuration declares a configuration key of an experiment built in Go. value may be a plain
-// value or an env reference written as map[string]any{"type": "env", "key": "WEBAPP_URL"}.
-func Configuration(key string, value any) Option {
-	return func(o *options) {
-		if o.config == nil {
-			o.config = &journal.Object{}
-		}
-		o.config.Set(key, normalizeValue(value))
-	}
-}
-
-// Secret declares a secret value in a scope of an experiment built in Go. Secrets are masked in
-// journals.
-func Secret(scope, key string, value any) Option {
-	return func(o *options) {
-		if o.secrets == nil {
-			o.secrets = &journal.Object{}
-		}
-		s, _ := o.secrets.Value(scope).(*journal.Object)
-		if s == nil {
-			s = &journal.Object{}
-			o.secrets.Set(scope, s)
-		}
-		s.Set(key, normalizeValue(value))
-	}
-}
-
-// Var overrides a configuration key declared by the experiment, like `chaos run --var`. As in
-// Chaos Toolkit, a key the experiment does not declare is ignored.
-func Var(key string, value any) Option {
-	return func(o *options) {
-		if o.vars.Configuration == nil {
-			o.vars.Configuration = map[string]any{}
-		}
-		o.vars.Configuration[key] = normalizeValue(value)
-	}
-}
-
-// VarFile reads a --var-file (JSON/YAML with configuration and secrets, or a .env file).
-func VarFile(path string) Option { return func(o *options) { o.varFiles = append(o.varFiles, path) } }
-
-// HypothesisStrategy sets when the steady state is checked (a Strategy constant).
-func HypothesisStrategy(s string) Option {
-	return func(o *options) { o.settings.HypothesisStrategy = s }
-}
-
-// HypothesisFrequency sets the gap between steady-state checks while the method runs.
-func HypothesisFrequency(d time.Duration) Option {
-	return func(o *options) { o.settings.HypothesisFrequency = d }
-}
-
-// FailFast stops the run at the first steady-state miss while the method runs.
-func FailFast() Option { return func(o *options) { o.settings.FailFast = true } }
-
-// RollbackStrategy sets when rollbacks are played (a Rollback constant).
-func RollbackStrategy(s string) Option { return func(o *options) { o.settings.RollbackStrategy = s } }
-
-// Dry sets a dry mode (a Dry constant).
-func Dry(mode string) Option { return func(o *options) { o.settings.Dry = mode } }
-
-// JournalDir writes journal.json into dir as well (created if needed).
-func JournalDir(dir string) Option { return func(o *options) { o.journalDir = dir } }
-
-// ExpectDeviation turns the verdict around: the test passes only when the steady state deviates
-// after the method (a known weakness kept under test), and fails when it holds.
-func ExpectDeviation() Option { return func(o *options) { o.expectDeviation = true } }
-
-// AddPauseAfter adds (or replaces) a pause of d after the named method activity, without editing
-// the experiment file: `"pauses": {"after": d}`.
-func AddPauseAfter(activity string, d time.Duration) Option {
-	return func(o *options) { o.pauses = append(o.pauses, pauseOpt{activity, "after", d}) }
-}
-
-// AddPauseBefore adds (or replaces) a pause of d before the named method activity.
-func AddPauseBefore(activity string, d time.Duration) Option {
-	return func(o *options) { o.pauses = append(o.pauses, pauseOpt{activity, "before", d}) }
-}
-
-// Context makes the run stop (status interrupted) when ctx ends. Rollbacks still run.
-func Context(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
-
-// RollbackReserve sets how long before the test's deadline (go test -timeout) the run is
-// interrupted so that rollbacks can still run. Default: 10% of the time left, between 5 s and 30 s.
-func RollbackReserve(d time.Duration) Option { return func(o *options) { o.reserve = d } }
-
-// New returns a T for an experiment declared in Go.
+// New returns a T for an experiment declared in Go. Its title is the test's name unless Title
+// says otherwise.
 func New(t TB, opts ...Option) *T {
 	t.Helper()
 	ct := &T{tb: t}
@@ -166,63 +51,76 @@ func New(t TB, opts ...Option) *T {
 	if title == "" {
 		title = t.Name()
 	}
-	desc := ct.o.description
-	if desc == "" {
-		desc = "Go test " + t.Name()
-	}
-	obj := journal.NewObject("version", "1.0.0", "title", title, "description", desc)
-	if len(ct.o.tags) > 0 {
-		obj.Set("tags", normalizeValue(ct.o.tags))
-	}
-	if ct.o.config != nil {
-		obj.Set("configuration", ct.o.config)
-	}
+	obj := journal.NewObject("version", "1.0.0", "title", title, "description", "Go test "+t.Name())
 	if ct.o.secrets != nil {
 		obj.Set("secrets", ct.o.secrets)
 	}
 	obj.Set("method", []any{})
-	ct.exp = NewExperiment(obj)
+	ct.exp = engine.NewExperiment(obj)
+	t.Cleanup(func() {
+		if ct.done {
+			return
+		}
+		if f, ok := t.(interface{ Failed() bool }); ok && f.Failed() {
+			return
+		}
+		if s, ok := t.(interface{ Skipped() bool }); ok && s.Skipped() {
+			return
+		}
+		t.Errorf("chaostest: %s declared an experiment with chaostest.New but never called Run: nothing was tested", t.Name())
+	})
 	return ct
 }
 
-// Experiment returns the experiment being declared (or loaded, for RunFile).
-func (ct *T) Experiment() *Experiment { return ct.exp }
-
 // SteadyState declares the steady-state hypothesis: its title and its probes, each with a
-// tolerance (see Activity.Want). Calling it again replaces the hypothesis.
+// tolerance (see Activity.Want). An unnamed probe is named steady-state-probe-N. Calling it
+// again replaces the hypothesis.
 func (ct *T) SteadyState(title string, probes ...Step) {
 	ps := make([]any, 0, len(probes))
 	for i, s := range probes {
 		a := s.Activity()
 		a.obj.Set("type", "probe")
-		if a.Name() == "" {
+		if a.name() == "" {
 			a.Named(fmt.Sprintf("steady-state-probe-%d", i+1))
 		}
-		ct.exp.attach(a)
+		a.attachTo(ct.exp)
 		ps = append(ps, a.obj)
 	}
-	ct.hyp = journal.NewObject("title", title, "probes", ps)
-	obj := ct.exp.obj
+	hyp := journal.NewObject("title", title, "probes", ps)
+	obj := ct.exp.Object()
 	// Keep Chaos Toolkit's key order: the hypothesis comes before the method.
-	rebuilt := &journal.Object{}
-	for _, k := range obj.Keys() {
-		if k == "steady-state-hypothesis" {
+	obj.Delete("steady-state-hypothesis")
+	keys := obj.Keys()
+	for i, k := range keys {
+		if k != "method" {
 			continue
 		}
-		if k == "method" {
-			rebuilt.Set("steady-state-hypothesis", ct.hyp)
+		rest := make([]any, 0, len(keys)-i)
+		for _, k := range keys[i:] {
+			rest = append(rest, obj.Value(k))
+			obj.Delete(k)
 		}
-		rebuilt.Set(k, obj.Value(k))
+		obj.Set("steady-state-hypothesis", hyp)
+		for j, k := range keys[i:] {
+			obj.Set(k, rest[j])
+		}
+		return
 	}
-	ct.exp.obj = rebuilt
+	obj.Set("steady-state-hypothesis", hyp)
 }
 
 // Action appends an action to the method.
 func (ct *T) Action(name string, s Step) { ct.add("method", "action", name, s) }
 
-// Probe appends a probe to the method. Its output is recorded; its tolerance is not checked
-// (as in Chaos Toolkit).
-func (ct *T) Probe(name string, s Step) { ct.add("method", "probe", name, s) }
+// Probe appends a probe to the method. Its output is recorded; a tolerance on it is not checked
+// (as in Chaos Toolkit: only steady-state probes are judged), and T says so once.
+func (ct *T) Probe(name string, s Step) {
+	if s.Activity().obj.Has("tolerance") && !ct.warnedTols {
+		ct.warnedTols = true
+		ct.logf("chaostest: WARNING the tolerance of method probe '%s' is not checked: only steady-state probes (SteadyState) are judged", name)
+	}
+	ct.add("method", "probe", name, s)
+}
 
 // Rollback appends a rollback action.
 func (ct *T) Rollback(name string, s Step) { ct.add("rollbacks", "action", name, s) }
@@ -231,67 +129,63 @@ func (ct *T) add(section, typ, name string, s Step) {
 	a := s.Activity()
 	a.obj.Set("type", typ)
 	a.Named(name)
-	ct.exp.attach(a)
-	ct.exp.obj.Set(section, append(list(ct.exp.obj.Value(section)), a.obj))
+	a.attachTo(ct.exp)
+	obj := ct.exp.Object()
+	items, _ := obj.Value(section).([]any)
+	obj.Set(section, append(items, a.obj))
 }
 
-// Journal returns the journal of the last Run, nil before.
-func (ct *T) Journal() *journal.Journal { return ct.j }
-
 // Run runs the experiment: the steady state before, the method, the steady state after, then the
-// rollbacks. It writes journal.json to the test's artifact directory (go test -artifacts), to
-// $CHAOSTEST_JOURNAL_DIR/<test name>/ when set, and to JournalDir when given, and returns the
-// journal. The test fails when:
-//   - the experiment is invalid (Fatalf, nothing runs);
-//   - the steady state is not met before the method (inconclusive);
-//   - the steady state deviates after the method (unless ExpectDeviation);
-//   - an action of the method fails, or the run is aborted, interrupted or failed.
+// rollbacks, and returns what happened. The test fails (Errorf) unless the outcome is the
+// expected one (see Expect; by default "held"):
+//   - "inconclusive": the steady state was not met before the method;
+//   - "deviated": the steady state did not hold after the method;
+//   - "failed": an action or a rollback failed, or a check during the method missed with
+//     FailFast;
+//   - "aborted" or "interrupted": the run was cut short (a crash, a signal, the test's deadline,
+//     a safeguard).
 //
-// The failure message names the probe, its tolerance and the output seen. Rollbacks run even when
-// a provider panics or the test's deadline approaches; if Run itself is cut short, a t.Cleanup
-// function plays them.
-func (ct *T) Run() *journal.Journal {
+// An invalid experiment is fatal (Fatalf, nothing runs). A failure names the probe, its
+// tolerance, the output seen and why. Rollbacks run even when a provider panics or the test's
+// deadline approaches; if Run itself is cut short, a t.Cleanup function plays them. The journal
+// is written as described in the package documentation.
+func (ct *T) Run() *Result {
 	ct.tb.Helper()
 	if ct.done {
 		ct.tb.Fatalf("chaostest: Run called twice on %s", ct.tb.Name())
-		return ct.j
+		return nil
 	}
 	ct.done = true
 	for _, p := range ct.o.pauses {
-		if err := addPause(ct.exp, p); err != nil {
-			ct.tb.Fatalf("chaostest: %v", err)
-			return nil
-		}
-	}
-	vars := ct.o.vars
-	for _, f := range ct.o.varFiles {
-		if err := vars.LoadFile(f); err != nil {
+		if err := ct.exp.SetPause(p.activity, p.key, p.d); err != nil {
 			ct.tb.Fatalf("chaostest: %v", err)
 			return nil
 		}
 	}
 	s := ct.o.settings
-	s.Vars = &vars
-	var logMu sync.Mutex
-	s.Log = func(level Level, msg string) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		ct.tb.Log(FormatLine(time.Now(), level, msg))
+	vars := engine.Vars{}
+	if s.Vars != nil {
+		vars = *s.Vars
 	}
+	for k, v := range ct.o.vars {
+		if vars.Configuration == nil {
+			vars.Configuration = map[string]any{}
+		}
+		vars.Configuration[k] = v
+	}
+	s.Vars = &vars
+	s.Log = ct.logLine
 	s.RollbackOnInterrupt = true
-	ctx := ct.o.ctx
-	if ctx == nil {
-		ctx = context.Background()
+	ctx := context.Background()
+	if c, ok := ct.tb.(interface{ Context() context.Context }); ok && c.Context() != nil {
+		ctx = c.Context()
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	rollbackDeadline, hasDeadline := time.Time{}, false
 	if d, ok := ct.tb.(interface{ Deadline() (time.Time, bool) }); ok {
 		if dl, ok := d.Deadline(); ok {
-			reserve := ct.o.reserve
-			if reserve == 0 {
-				reserve = min(max(time.Until(dl)/10, 5*time.Second), 30*time.Second)
-			}
+			reserve := min(max(time.Until(dl)/10, 5*time.Second), 30*time.Second)
 			var stop context.CancelFunc
 			ctx, stop = context.WithDeadlineCause(ctx, dl.Add(-reserve), fmt.Errorf("the test's deadline is near (%s left for rollbacks)", reserve))
 			defer stop()
@@ -304,173 +198,50 @@ func (ct *T) Run() *journal.Journal {
 		}
 		return context.WithCancel(context.Background())
 	}
-	r := newRunner(ct.exp, s)
-	var mu sync.Mutex
-	reachedRollbacks := false
-	s.beforeRollbacks = func() {
-		mu.Lock()
-		reachedRollbacks = true
-		mu.Unlock()
-	}
-	r.settings.beforeRollbacks = s.beforeRollbacks
-	finished := false
+	x := engine.NewRunner(ct.exp, s)
 	ct.tb.Cleanup(func() {
-		mu.Lock()
-		played := reachedRollbacks
-		mu.Unlock()
-		if finished || played || r.j == nil {
-			return
-		}
 		// Run was cut short (a panic or runtime.Goexit in the test's goroutine): undo the faults.
-		r.setStatus(journal.StatusInterrupted)
-		r.rollbacks(context.Background(), RollbackAlways)
-		r.j.End = journal.FormatTime(time.Now())
-		ct.j = r.j
-		ct.writeJournal(r.j)
+		if j := x.Cleanup(); j != nil {
+			ct.writeJournal(j)
+		}
 	})
-	if err := r.prepare(ctx); err != nil {
+	if err := x.Prepare(ctx); err != nil {
 		ct.tb.Fatalf("chaostest: %v", err)
 		return nil
 	}
-	r.run(ctx, r.hypStrategy, r.rbStrategy)
-	finished = true
-	ct.j = r.j
-	ct.writeJournal(r.j)
-	ct.verdict(r)
-	return r.j
-}
-
-func addPause(e *Experiment, p pauseOpt) error {
-	return e.SetPause(p.activity, p.key, p.d)
-}
-
-// JournalPaths returns where Run writes the journal for this test.
-func (ct *T) journalPaths() []string {
-	var paths []string
-	if a, ok := ct.tb.(interface{ ArtifactDir() string }); ok {
-		paths = append(paths, filepath.Join(a.ArtifactDir(), "journal.json"))
-	}
-	if dir := os.Getenv("CHAOSTEST_JOURNAL_DIR"); dir != "" {
-		paths = append(paths, filepath.Join(dir, SanitizeName(ct.tb.Name()), "journal.json"))
-	}
-	if ct.o.journalDir != "" {
-		paths = append(paths, filepath.Join(ct.o.journalDir, "journal.json"))
-	}
-	return paths
-}
-
-// SanitizeName turns a test name into the directory name used under $CHAOSTEST_JOURNAL_DIR.
-func SanitizeName(name string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '/', '\\', ':', '*', '?', '"', '<', '>', '|', ' ':
-			return '_'
-		}
-		return r
-	}, name)
-}
-
-func (ct *T) writeJournal(j *journal.Journal) {
-	for _, p := range ct.journalPaths() {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			ct.tb.Errorf("chaostest: cannot write the journal: %v", err)
-			continue
-		}
-		if err := journal.Write(p, j); err != nil {
-			ct.tb.Errorf("chaostest: cannot write the journal: %v", err)
-			continue
-		}
-		ct.tb.Log("chaostest: journal written to " + p)
-	}
-}
-
-// verdict fails the test as documented on Run.
-func (ct *T) verdict(r *runner) {
-	ct.tb.Helper()
-	j := r.j
-	if b := j.SteadyStates.Before; b != nil && !b.SteadyStateMet {
-		ct.tb.Errorf("chaostest: inconclusive: the steady state was not met before the method, so the experiment says nothing about resilience.\n%s", ct.explain(r, b))
-		return
-	}
-	switch j.Status {
-	case journal.StatusAborted:
-		ct.tb.Errorf("chaostest: the experiment was aborted: %s", ct.lastCrash(r))
-	case journal.StatusInterrupted:
-		ct.tb.Errorf("chaostest: the experiment was interrupted (rollbacks were played)")
-	}
-	if j.Deviated && !ct.o.expectDeviation {
-		ct.tb.Errorf("chaostest: the steady state deviated after the method: a weakness was found.\n%s", ct.explain(r, j.SteadyStates.After))
-	}
-	if !j.Deviated && ct.o.expectDeviation && j.Status != journal.StatusAborted && j.Status != journal.StatusInterrupted {
-		ct.tb.Errorf("chaostest: expected the steady state to deviate after the method (ExpectDeviation), but it held")
-	}
-	if j.Status == journal.StatusFailed && !j.Deviated {
-		for _, st := range j.SteadyStates.During {
-			if !st.SteadyStateMet {
-				ct.tb.Errorf("chaostest: the steady state was not met while the method ran (fail fast).\n%s", ct.explain(r, st))
-				break
-			}
-		}
-	}
-	for _, rec := range j.Run {
-		if rec.Status == journal.RunFailed && rec.Type() == "action" {
-			ct.tb.Errorf("chaostest: action '%s' failed: %s", rec.Name(), failure(rec))
-		}
-	}
-	for _, rec := range j.Rollbacks {
-		if rec.Status == journal.RunFailed {
-			ct.tb.Errorf("chaostest: rollback '%s' failed: %s", rec.Name(), failure(rec))
-		}
-	}
-}
-
-func (ct *T) lastCrash(r *runner) string {
-	for _, rec := range append(append([]*journal.Run{}, r.j.Run...), r.j.Rollbacks...) {
-		if rec.Status == "" {
-			return fmt.Sprintf("activity '%s': %s", rec.Name(), r.reason(rec))
-		}
-	}
-	return "see the log above"
-}
-
-// explain describes the probe that missed: its name, tolerance, output and why.
-func (ct *T) explain(r *runner, st *journal.State) string {
-	if st == nil || len(st.Probes) == 0 {
-		return "(no probe ran)"
-	}
-	rec := st.Probes[len(st.Probes)-1]
-	tol := rec.Activity.Value("tolerance")
-	var b strings.Builder
-	fmt.Fprintf(&b, "  probe:     %s\n", rec.Name())
-	fmt.Fprintf(&b, "  tolerance: %s\n", compactJSON(tol))
-	if rec.Status == journal.RunFailed {
-		fmt.Fprintf(&b, "  output:    none, the probe failed: %s", failure(rec))
-		return b.String()
-	}
-	fmt.Fprintf(&b, "  output:    %s", truncate(compactJSON(rec.Output), 600))
-	if why := r.reason(rec); why != "" {
-		fmt.Fprintf(&b, "\n  why:       %s", why)
-	}
-	return b.String()
+	j := x.Play(ctx)
+	ct.writeJournal(j)
+	res, fs := judge(x, j)
+	ct.report(res, fs)
+	return res
 }
 
 // RunFile runs a Chaos Toolkit experiment file (.json, .yaml, .yml) as a test, with the same
-// verdict and journal as T.Run, and returns the journal.
-func RunFile(t TB, path string, opts ...Option) *journal.Journal {
+// verdict and journal as T.Run, and returns what happened.
+func RunFile(t TB, path string, opts ...Option) *Result {
 	t.Helper()
-	e, err := Load(path)
+	ct := &T{tb: t, done: true}
+	for _, opt := range opts {
+		opt(&ct.o)
+	}
+	e, err := engine.LoadControlled(path, engine.LoadOptions{}, engine.Settings{Controls: ct.o.settings.Controls, Log: ct.logLine})
 	if err != nil {
 		t.Fatalf("chaostest: %v", err)
 		return nil
 	}
-	ct := &T{tb: t, exp: e}
-	for _, opt := range opts {
-		opt(&ct.o)
-	}
+	ct.exp = e
+	ct.done = false
 	return ct.Run()
 }
 
-// failure returns a failed record's message without the Chaos Toolkit exception prefix.
-func failure(rec *journal.Run) string {
-	return strings.TrimPrefix(rec.ExceptionMessage(), strings.TrimSpace(ExceptionPrefix)+" ")
+// logLine writes one progress line to the test's output, in chaos run's words, without
+// file:line or timestamp (go test prints the test's name and keeps its own order).
+func (ct *T) logLine(level engine.Level, msg string) {
+	ct.logf("%s %s", level, msg)
+}
+
+func (ct *T) logf(format string, args ...any) {
+	ct.outMu.Lock()
+	defer ct.outMu.Unlock()
+	fmt.Fprintf(ct.tb.Output(), format+"\n", args...)
 }

@@ -3,7 +3,9 @@ package chaostest_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/http"
 )
 
@@ -65,6 +68,17 @@ func (f *fakeTB) Deadline() (time.Time, bool) {
 	return f.deadline, !f.deadline.IsZero()
 }
 func (f *fakeTB) ArtifactDir() string { return f.dir }
+func (f *fakeTB) Output() io.Writer   { return lineWriter(f.Log) }
+
+// lineWriter calls log once per line written.
+type lineWriter func(args ...any)
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		w(l)
+	}
+	return len(p), nil
+}
 
 // run runs body as a test would: in its own goroutine, then the cleanups (also after a panic).
 // It returns the panic value, if any.
@@ -101,7 +115,7 @@ func service(t *testing.T) (*httptest.Server, *atomic.Int64) {
 }
 
 func breakService(status *atomic.Int64, code int64) chaostest.Step {
-	return chaostest.Go("break the service", func(context.Context, chaostest.Env) (any, error) {
+	return chaostest.Go("break the service", func(context.Context, provider.Env) (any, error) {
 		status.Store(code)
 		return code, nil
 	})
@@ -118,24 +132,25 @@ func TestTPassesWhenSteadyStateHolds(t *testing.T) {
 		ct.SteadyState("Service is healthy", http.Get(srv.URL).Timeout(3*time.Second).Named("app-responds").Want(200))
 		ct.Action("harmless", breakService(status, 200))
 		ct.Rollback("restore", breakService(status, 200))
-		j = ct.Run()
+		j = ct.Run().Journal
 	})
 	require.Empty(t, f.errs)
 	require.Empty(t, f.fatals)
 	require.Equal(t, "completed", j.Status)
 	require.False(t, j.Deviated)
 	require.Len(t, j.Rollbacks, 1)
-	for _, p := range []string{filepath.Join(f.dir, "journal.json"), filepath.Join(dir, chaostest.SanitizeName(f.name), "journal.json")} {
+	for _, p := range []string{filepath.Join(f.dir, "journal.json"), filepath.Join(dir, strings.ReplaceAll(f.name, "/", "_"), "journal.json")} {
 		read, err := journal.Read(p)
 		require.NoError(t, err, p)
 		require.Equal(t, "Service survives", read.Experiment.Value("title"))
 	}
 	// The log reads like chaos run.
 	logs := strings.Join(f.logs, "\n")
-	line := regexp.MustCompile(`(?m)^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO\] Steady state hypothesis: Service is healthy$`)
+	line := regexp.MustCompile(`(?m)^INFO Steady state hypothesis: Service is healthy$`)
 	require.Regexp(t, line, logs)
-	for _, want := range []string{"INFO] Running experiment: Service survives", "INFO] Probe: app-responds", "INFO] Steady state hypothesis is met!",
-		"INFO] Action: harmless", "INFO] Let's rollback...", "INFO] Action: restore", "INFO] Experiment ended with status: completed"} {
+	for _, want := range []string{"INFO Running experiment: Service survives", "INFO Probe: app-responds", "INFO Steady state hypothesis is met!",
+		"INFO Action: harmless", "INFO Let's rollback...", "INFO Action: restore", "INFO Experiment ended with status: completed",
+		"chaostest: journal written to " + filepath.Join(f.dir, "journal.json")} {
 		require.Contains(t, logs, want)
 	}
 }
@@ -166,7 +181,7 @@ func TestTInconclusiveWhenSteadyStateNotMetBefore(t *testing.T) {
 		ct := chaostest.New(f)
 		ct.SteadyState("Service is healthy", http.Get(srv.URL).Named("app-responds").Want(200))
 		ct.Action("break", breakService(status, 500))
-		j = ct.Run()
+		j = ct.Run().Journal
 	})
 	require.Len(t, f.errs, 1)
 	require.Contains(t, f.errs[0], "inconclusive")
@@ -186,7 +201,7 @@ func TestTExpectDeviation(t *testing.T) {
 		status.Store(200)
 		f := newFake(t)
 		f.run(func() {
-			ct := chaostest.New(f, chaostest.ExpectDeviation())
+			ct := chaostest.New(f, chaostest.Expect("deviated"))
 			ct.SteadyState("Service is healthy", http.Get(srv.URL).Named("app-responds").Want(200))
 			ct.Action("break", breakService(status, c.code))
 			ct.Run()
@@ -204,7 +219,7 @@ func TestTFailedActionFailsTheTest(t *testing.T) {
 	f := newFake(t)
 	f.run(func() {
 		ct := chaostest.New(f)
-		ct.Action("kill", chaostest.Go("kill", func(context.Context, chaostest.Env) (any, error) { return nil, errors.New("forbidden") }))
+		ct.Action("kill", chaostest.Go("kill", func(context.Context, provider.Env) (any, error) { return nil, errors.New("forbidden") }))
 		ct.Run()
 	})
 	require.Equal(t, []string{"chaostest: action 'kill' failed: forbidden"}, f.errs)
@@ -224,20 +239,20 @@ func TestTInvalidExperimentIsFatal(t *testing.T) {
 
 func TestTRollbacksRunBeforeTheTestDeadline(t *testing.T) {
 	f := newFake(t)
-	f.deadline = time.Now().Add(3 * time.Second)
+	f.deadline = time.Now().Add(8 * time.Second) // the run is interrupted 5 s before it (the least reserve)
 	var rolledBack atomic.Bool
 	var j *journal.Journal
 	f.run(func() {
-		ct := chaostest.New(f, chaostest.RollbackReserve(2500*time.Millisecond))
-		ct.Action("hang", chaostest.Go("hang", func(ctx context.Context, _ chaostest.Env) (any, error) {
+		ct := chaostest.New(f)
+		ct.Action("hang", chaostest.Go("hang", func(ctx context.Context, _ provider.Env) (any, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}))
-		ct.Rollback("undo", chaostest.Go("undo", func(ctx context.Context, _ chaostest.Env) (any, error) {
+		ct.Rollback("undo", chaostest.Go("undo", func(ctx context.Context, _ provider.Env) (any, error) {
 			rolledBack.Store(true)
 			return "undone", ctx.Err()
 		}))
-		j = ct.Run()
+		j = ct.Run().Journal
 	})
 	require.True(t, rolledBack.Load(), "the rollback ran")
 	require.Equal(t, "interrupted", j.Status)
@@ -251,13 +266,13 @@ func TestTPanickingProviderStillGetsRollbacks(t *testing.T) {
 	var j *journal.Journal
 	f.run(func() {
 		ct := chaostest.New(f)
-		ct.Action("kaboom", chaostest.Go("kaboom", func(context.Context, chaostest.Env) (any, error) {
+		ct.Action("kaboom", chaostest.Go("kaboom", func(context.Context, provider.Env) (any, error) {
 			var m map[string]int
 			m["x"] = 1
 			return nil, nil
 		}))
-		ct.Rollback("undo", chaostest.Go("undo", func(context.Context, chaostest.Env) (any, error) { return "ok", nil }))
-		j = ct.Run()
+		ct.Rollback("undo", chaostest.Go("undo", func(context.Context, provider.Env) (any, error) { return "ok", nil }))
+		j = ct.Run().Journal
 	})
 	require.Len(t, j.Rollbacks, 1)
 	require.Equal(t, journal.RunSucceeded, j.Rollbacks[0].Status)
@@ -276,8 +291,8 @@ func TestTCleanupPlaysRollbacksWhenRunIsCutShort(t *testing.T) {
 	var rolledBack atomic.Bool
 	p := f.run(func() {
 		ct := chaostest.New(f)
-		ct.Action("break", chaostest.Go("break", func(context.Context, chaostest.Env) (any, error) { return nil, nil }))
-		ct.Rollback("undo", chaostest.Go("undo", func(context.Context, chaostest.Env) (any, error) {
+		ct.Action("break", chaostest.Go("break", func(context.Context, provider.Env) (any, error) { return nil, nil }))
+		ct.Rollback("undo", chaostest.Go("undo", func(context.Context, provider.Env) (any, error) {
 			rolledBack.Store(true)
 			return nil, nil
 		}))
@@ -299,10 +314,16 @@ func TestTParallel(t *testing.T) {
 			ct := chaostest.New(t)
 			ct.SteadyState("up", http.Get(srv.URL).Named("responds").Want(200))
 			ct.Probe("look", http.Get(srv.URL))
-			j := ct.Run()
+			j := ct.Run().Journal
 			require.Equal(t, "completed", j.Status)
+			// The journal is kept in the artifact directory only with -artifacts: without it, go
+			// test deletes that directory, and the log must not name a file that will be gone.
 			_, err := os.Stat(filepath.Join(t.ArtifactDir(), "journal.json"))
-			require.NoError(t, err)
+			if f := flag.Lookup("test.artifacts"); f != nil && f.Value.String() == "true" {
+				require.NoError(t, err)
+			} else {
+				require.True(t, os.IsNotExist(err), "no journal in a directory go test deletes: %v", err)
+			}
 		})
 	}
 }
@@ -320,7 +341,7 @@ func TestRunFileWithAddedPause(t *testing.T) {
 	f := newFake(t)
 	var j *journal.Journal
 	f.run(func() {
-		j = chaostest.RunFile(f, exp, chaostest.Var("url", srv.URL), chaostest.AddPauseAfter("nap", 50*time.Millisecond))
+		j = chaostest.RunFile(f, exp, chaostest.Var("url", srv.URL), chaostest.AddPauseAfter("nap", 50*time.Millisecond)).Journal
 	})
 	require.Empty(t, f.errs)
 	require.Equal(t, 0.05, j.Run[0].Activity.Value("pauses").(*journal.Object).Value("after"))

@@ -1,351 +1,217 @@
 package chaostest
 
 import (
-	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"math/big"
+	"reflect"
+	"runtime"
 	"strings"
 
+	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/internal/jsonpath2"
-	"github.com/chaostest/chaostest/internal/pyre"
+	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/journal"
 )
 
-// toleranceError is an error met while evaluating a tolerance that Chaos Toolkit would crash on
-// (a TypeError or KeyError). chaostest records it and aborts the run instead of crashing.
-type toleranceError struct{ msg string }
-
-func (e *toleranceError) Error() string { return e.msg }
-
-func tolErr(format string, args ...any) error { return &toleranceError{fmt.Sprintf(format, args...)} }
-
-// verdict is the result of checking an output against a tolerance.
-type verdict struct {
-	met bool
-	// why explains a miss: what was expected and what came.
-	why string
-}
-
-func met() verdict { return verdict{met: true} }
-
-func miss(format string, args ...any) verdict {
-	return verdict{why: fmt.Sprintf(format, args...)}
-}
-
-// checkTolerance evaluates value against tol with chaoslib's within_tolerance rules (compat §2.2).
-// tolObj is the tolerance as stored in the activity (for attached Go checks); rec receives the
-// tolerance probe's injected value.
-func (r *runner) checkTolerance(ctx context.Context, tol any, value any) (verdict, error) {
-	if s, ok := tol.(string); ok {
-		tol = r.substitute(s)
+// Want sets the tolerance the probe's output must meet in the steady-state hypothesis.
+// tolerance may be:
+//   - a bool, a number or a string, with Chaos Toolkit's rules (a number also matches the
+//     "status" of an http or process output);
+//   - a Tolerance: Between, OneOf, Regex, JSONPath;
+//   - a func(output T) error, checked in Go: nil means met, an error explains the miss. T is any
+//     type the output decodes into from JSON: http.Result or process.Result for those
+//     providers, a struct of your own, int, string, map[string]any, or any (the output as
+//     plain Go values: maps, []any, int64, float64, string, bool, nil);
+//   - a Step, another probe, which receives the output as its "value" argument (a registered
+//     provider) and must return a true value. A Go probe (Go) as tolerance just runs: use a
+//     func tolerance to look at the output.
+//
+// A list is Chaos Toolkit's list tolerance, except a list of two values, which Chaos Toolkit
+// reads as a range for plain outputs but as a choice for a status: say which with Between or
+// OneOf. Want panics, naming the line that called it, on a tolerance it cannot use.
+func (a *Activity) Want(tolerance any) *Activity {
+	switch tol := tolerance.(type) {
+	case Tolerance:
+		a.obj.Set("tolerance", tol.obj)
+		a.check = tol.fn
+		return a
+	case Step:
+		t := tol.Activity()
+		a.tolerance = t
+		a.obj.Set("tolerance", t.obj)
+		return a
+	case nil, bool, string:
+		a.obj.Set("tolerance", tol)
+		return a
 	}
-	switch t := tol.(type) {
-	case bool:
-		if pyEqual(value, t) {
-			return met(), nil
+	v := reflect.ValueOf(tolerance)
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		a.obj.Set("tolerance", gojson.Value(tolerance))
+		return a
+	case reflect.Slice, reflect.Array:
+		if v.Len() == 2 {
+			wantPanic(tolerance, "a list of two values is a range in Chaos Toolkit for a plain output but a choice for a status; say which with chaostest.Between(lo, hi) or chaostest.OneOf(a, b)")
 		}
-		return miss("expected %s, got %s", pyRepr(t), describe(value)), nil
-	case int64:
-		if o, ok := value.(*journal.Object); ok && o.Has("status") {
-			if pyEqual(o.Value("status"), t) {
-				return met(), nil
-			}
-			return miss("expected status %d, got status %s (%s)", t, pyRepr(o.Value("status")), describe(value)), nil
-		}
-		if pyEqual(value, t) {
-			return met(), nil
-		}
-		return miss("expected %d, got %s", t, describe(value)), nil
-	case float64:
-		if pyEqual(value, t) {
-			return met(), nil
-		}
-		return miss("expected %s, got %s", pyRepr(t), describe(value)), nil
-	case string:
-		if s, ok := value.(string); ok && s == t {
-			return met(), nil
-		}
-		return miss("expected the string %s, got %s", pyRepr(t), describe(value)), nil
-	case []any:
-		return checkList(t, value)
-	case *journal.Object:
-		return r.checkObject(ctx, t, value)
-	case nil:
-		if value == nil {
-			return met(), nil
-		}
-		return miss("expected None, got %s", describe(value)), nil
-	}
-	return verdict{}, tolErr("unsupported tolerance %s", describe(tol))
-}
-
-func checkList(t []any, value any) (verdict, error) {
-	if o, ok := value.(*journal.Object); ok && o.Has("status") {
-		st := o.Value("status")
-		for _, e := range t {
-			if pyEqual(st, e) {
-				return met(), nil
+		l, _ := gojson.Value(tolerance).([]any)
+		for _, e := range l {
+			switch e.(type) {
+			case nil, bool, string, int64, float64:
+			default:
+				wantPanic(tolerance, "a list tolerance holds numbers, strings or booleans")
 			}
 		}
-		return miss("expected status in %s, got status %s", pyRepr(t), pyRepr(st)), nil
-	}
-	if len(t) == 2 {
-		lo, err := pyCompare(t[0], value)
+		a.obj.Set("tolerance", l)
+		return a
+	case reflect.Func:
+		check, err := funcCheck(v)
 		if err != nil {
-			return verdict{}, err
+			wantPanic(tolerance, err.Error())
 		}
-		hi, err := pyCompare(value, t[1])
-		if err != nil {
-			return verdict{}, err
-		}
-		if lo <= 0 && hi <= 0 {
-			return met(), nil
-		}
-		return miss("expected a value between %s and %s, got %s", pyRepr(t[0]), pyRepr(t[1]), describe(value)), nil
+		a.obj.Set("tolerance", journal.NewObject("type", "go", "func", funcName(tolerance)))
+		a.check = check
+		return a
 	}
-	for _, e := range t {
-		if pyEqual(value, e) {
-			return met(), nil
-		}
-	}
-	return miss("expected one of %s, got %s", pyRepr(t), describe(value)), nil
+	wantPanic(tolerance, "want a bool, a number, a string, a list, a Tolerance (Between, OneOf, Regex, JSONPath), a func(output T) error or a probe")
+	return a
 }
 
-func (r *runner) checkObject(ctx context.Context, t *journal.Object, value any) (verdict, error) {
-	switch t.Value("type") {
-	case "go":
-		a := r.exp.attached[t]
-		if a == nil || a.check == nil {
-			return verdict{}, tolErr("the Go tolerance %s has no function attached", pyRepr(t.Value("func")))
+// wantPanic panics with a Go message that names the line that declared the tolerance.
+func wantPanic(tolerance any, why string) {
+	panic(fmt.Sprintf("chaostest: %sWant(%s): %s", callerLine(), describeGo(tolerance), why))
+}
+
+func describeGo(v any) string {
+	if reflect.TypeOf(v).Kind() == reflect.Func {
+		return reflect.TypeOf(v).String()
+	}
+	return fmt.Sprintf("%#v", v)
+}
+
+// callerLine returns "file.go:12: " for the first caller outside this module's chaostest and
+// provider packages (the line that declared the activity), or "".
+func callerLine() string {
+	pcs := make([]uintptr, 16)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "github.com/chaostest/chaostest/chaostest.") &&
+			!strings.HasPrefix(f.Function, "github.com/chaostest/chaostest/providers/") {
+			return fmt.Sprintf("%s:%d: ", f.File[strings.LastIndexByte(f.File, '/')+1:], f.Line)
 		}
-		if err := callCheck(a.check, value); err != nil {
-			return miss("%v", err), nil
+		if !more {
+			return ""
 		}
-		return met(), nil
-	case "probe":
-		prov, _ := t.Value("provider").(*journal.Object)
-		args, ok := prov.Value("arguments").(*journal.Object)
-		if !ok {
-			return verdict{}, tolErr("KeyError: 'arguments': a probe tolerance needs an \"arguments\" object to receive the value")
-		}
-		args.Set("value", value)
-		out, err := r.callProvider(ctx, t)
-		if err != nil {
-			var crash *CrashError
-			if errors.As(err, &crash) {
-				return verdict{}, err
+	}
+}
+
+var errorType = reflect.TypeFor[error]()
+
+// funcCheck turns a func(T) error into a check of the plain output: T = any gets it as is, any
+// other T is decoded from the output's JSON.
+func funcCheck(fn reflect.Value) (func(any) error, error) {
+	t := fn.Type()
+	if t.NumIn() != 1 || t.NumOut() != 1 || t.Out(0) != errorType || t.IsVariadic() {
+		return nil, fmt.Errorf("a Go tolerance is a func(output T) error, not %s", t)
+	}
+	in := t.In(0)
+	switch in.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return nil, fmt.Errorf("the output cannot be decoded into %s", in)
+	}
+	return func(output any) error {
+		arg := reflect.New(in).Elem()
+		if in.Kind() == reflect.Interface && reflect.TypeOf(output) != nil && reflect.TypeOf(output).Implements(in) {
+			arg.Set(reflect.ValueOf(output))
+		} else if output != nil {
+			b, err := json.Marshal(output)
+			if err != nil {
+				return err
 			}
-			return miss("tolerance probe '%v' failed: %v", t.Value("name"), err), nil
-		}
-		if truthy(out) {
-			return met(), nil
-		}
-		return miss("tolerance probe '%v' returned %s for the value %s", t.Value("name"), pyRepr(out), describe(value)), nil
-	case "regex":
-		pattern, _ := r.substitute(t.Value("pattern")).(string)
-		v, err := targetOf(t, value)
-		if err != nil {
-			return verdict{}, err
-		}
-		s, ok := v.(string)
-		if !ok {
-			return verdict{}, tolErr("TypeError: the regex tolerance needs a string, got %s (set \"target\" to pick a key of the output)", describe(v))
-		}
-		re, err := pyre.Compile(pattern)
-		if err != nil {
-			return verdict{}, tolErr("regex %q: %v", pattern, err)
-		}
-		if re.Search(s) {
-			return met(), nil
-		}
-		return miss("expected a match for the regex %s, got %s", pyRepr(pattern), describe(s)), nil
-	case "jsonpath":
-		return r.checkJSONPath(t, value)
-	case "range":
-		return checkRange(t, value)
-	}
-	return verdict{}, tolErr("hypothesis probe tolerance type '%s' is unsupported", pyStr(t.Value("type")))
-}
-
-// callCheck runs a Go tolerance, turning a panic into a miss.
-func callCheck(fn func(any) error, value any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("the tolerance panicked: %v", p)
-		}
-	}()
-	return fn(journal.Plain(value))
-}
-
-func targetOf(t *journal.Object, value any) (any, error) {
-	target, ok := t.Get("target")
-	if !ok || target == nil {
-		return value, nil
-	}
-	key, _ := target.(string)
-	switch o := value.(type) {
-	case *journal.Object:
-		if v, ok := o.Get(key); ok {
-			return v, nil
-		}
-		return value, nil
-	default:
-		return nil, tolErr("AttributeError: the tolerance target %s needs an object output, got %s", pyRepr(key), describe(value))
-	}
-}
-
-func (r *runner) checkJSONPath(t *journal.Object, value any) (verdict, error) {
-	path, _ := r.substitute(t.Value("path")).(string)
-	v, err := targetOf(t, value)
-	if err != nil {
-		return verdict{}, err
-	}
-	if s, ok := v.(string); ok {
-		if decoded, err := journal.DecodeJSON([]byte(s)); err == nil {
-			v = decoded
-		}
-	}
-	p, err := jsonpath2.Compile(path)
-	if err != nil {
-		return verdict{}, tolErr("JSON path %s is invalid: %v", path, err)
-	}
-	values := p.Find(v)
-	if values == nil {
-		values = []any{}
-	}
-	if expect, ok := t.Get("expect"); ok {
-		expect = r.substitute(expect)
-		want, isList := expect.([]any)
-		if !isList {
-			want = []any{expect}
-		}
-		if pyEqual(values, want) {
-			return met(), nil
-		}
-		return miss("expected %s at %s, found %s", pyRepr(want), path, pyRepr(values)), nil
-	}
-	if c, ok := t.Get("count"); ok {
-		if pyEqual(int64(len(values)), c) {
-			return met(), nil
-		}
-		return miss("expected %s match(es) of %s, found %d: %s", pyRepr(c), path, len(values), pyRepr(values)), nil
-	}
-	if len(values) > 0 {
-		return met(), nil
-	}
-	return miss("expected at least one match of %s in %s, found none", path, describe(v)), nil
-}
-
-func checkRange(t *journal.Object, value any) (verdict, error) {
-	bounds, _ := t.Value("range").([]any)
-	if len(bounds) != 2 {
-		return verdict{}, tolErr("hypothesis range sequence must be made of two values")
-	}
-	v, err := targetOf(t, value)
-	if err != nil {
-		return verdict{}, err
-	}
-	switch v.(type) {
-	case *journal.Object, []any:
-		return verdict{}, tolErr("TypeError: a range tolerance needs a number, got %s (set \"target\" to pick a key of the output)", describe(v))
-	}
-	lo, ok1 := decimal(bounds[0])
-	hi, ok2 := decimal(bounds[1])
-	if !ok1 || !ok2 {
-		return verdict{}, tolErr("hypothesis range boundaries must be numbers")
-	}
-	x, ok := decimal(v)
-	if !ok {
-		return miss("expected a number between %s and %s, got %s", pyRepr(bounds[0]), pyRepr(bounds[1]), describe(v)), nil
-	}
-	if lo.Cmp(x) <= 0 && x.Cmp(hi) <= 0 {
-		return met(), nil
-	}
-	return miss("expected a number between %s and %s, got %s", pyRepr(bounds[0]), pyRepr(bounds[1]), describe(v)), nil
-}
-
-// decimal parses a value as Python's Decimal() would for range tolerances: numbers, booleans and
-// strings holding a number (surrounding whitespace allowed).
-func decimal(v any) (*big.Float, bool) {
-	switch x := v.(type) {
-	case int64:
-		return new(big.Float).SetInt64(x), true
-	case float64:
-		return big.NewFloat(x), true
-	case bool:
-		if x {
-			return big.NewFloat(1), true
-		}
-		return big.NewFloat(0), true
-	case string:
-		s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
-		f, _, err := big.ParseFloat(s, 10, 200, big.ToNearestEven)
-		if err != nil {
-			return nil, false
-		}
-		return f, true
-	}
-	return nil, false
-}
-
-// pyEqual is Python's == for JSON values (numbers compare by value across int, float and bool).
-var pyEqual = jsonpath2.Equal
-
-func pyNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
-}
-
-// pyCompare orders two values as Python's < does, or fails with a TypeError for types Python
-// cannot order.
-func pyCompare(a, b any) (int, error) {
-	if fa, ok := pyNumber(a); ok {
-		if fb, ok := pyNumber(b); ok {
-			switch {
-			case fa < fb:
-				return -1, nil
-			case fa > fb:
-				return 1, nil
+			if err := json.Unmarshal(b, arg.Addr().Interface()); err != nil {
+				return fmt.Errorf("the output %s does not decode into %s: %v", truncate(string(b), 200), in, err)
 			}
-			return 0, nil
 		}
-	}
-	if sa, ok := a.(string); ok {
-		if sb, ok := b.(string); ok {
-			return strings.Compare(sa, sb), nil
+		out := fn.Call([]reflect.Value{arg})[0]
+		if out.IsNil() {
+			return nil
 		}
+		return out.Interface().(error)
+	}, nil
+}
+
+func funcName(fn any) string {
+	if f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()); f != nil {
+		return f.Name()
 	}
-	if la, ok := a.([]any); ok {
-		if lb, ok := b.([]any); ok {
-			for i := 0; i < len(la) && i < len(lb); i++ {
-				if !pyEqual(la[i], lb[i]) {
-					return pyCompare(la[i], lb[i])
+	return "func"
+}
+
+// Tolerance is a structured tolerance for Activity.Want: Between, OneOf, Regex or JSONPath.
+type Tolerance struct {
+	obj *journal.Object
+	fn  func(output any) error
+}
+
+// Between returns a tolerance met when the output (or its Target key) is a number within
+// [lo, hi], bounds included: Chaos Toolkit's "range" tolerance. Strings holding numbers ("42\n")
+// count as numbers. For the status of an http or process output, add Target("status").
+func Between(lo, hi float64) Tolerance {
+	return Tolerance{obj: journal.NewObject("type", "range", "range", []any{gojson.Number(lo), gojson.Number(hi)})}
+}
+
+// OneOf returns a tolerance met when the output equals one of values (numbers compare by value,
+// 200 equals 200.0); for an http or process output, its "status" is compared. Any number of
+// values means membership, where a Chaos Toolkit list of two values means a range.
+func OneOf(values ...any) Tolerance {
+	want := make([]any, len(values))
+	for i, v := range values {
+		want[i] = gojson.Value(v)
+	}
+	return Tolerance{
+		obj: journal.NewObject("type", "go", "func", "chaostest.OneOf", "values", want),
+		fn: func(output any) error {
+			got, what := output, ""
+			if m, ok := output.(map[string]any); ok {
+				if st, ok := m["status"]; ok {
+					got, what = st, "status "
 				}
 			}
-			return len(la) - len(lb), nil
-		}
+			for _, w := range want {
+				if jsonpath2.Equal(got, w) {
+					return nil
+				}
+			}
+			return fmt.Errorf("expected %sone of %s, got %s%s", what, pystr.Repr(want), what, truncate(pystr.Repr(got), 200))
+		},
 	}
-	return 0, tolErr("TypeError: '<=' not supported between %s and %s", describe(a), describe(b))
 }
 
-// describe shows a value for a tolerance explanation, cut to a readable length.
-func describe(v any) string {
-	s := pyRepr(v)
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return journal.TypeName(v) + " " + s
+// Regex returns a tolerance met when the Python regular expression pattern is found in the
+// output (re.search), or in its Target key.
+func Regex(pattern string) Tolerance {
+	return Tolerance{obj: journal.NewObject("type", "regex", "pattern", pattern)}
+}
+
+// JSONPath returns a tolerance met when the JSONPath (jsonpath2 dialect) finds at least one
+// value in the output (or its Target key), or exactly Count values.
+func JSONPath(path string) Tolerance {
+	return Tolerance{obj: journal.NewObject("type", "jsonpath", "path", path)}
+}
+
+// Target makes the tolerance look at one key of the output (for example "body" of an http
+// output or "stdout" of a process output).
+func (t Tolerance) Target(key string) Tolerance {
+	o := t.obj.Clone()
+	o.Set("target", key)
+	return Tolerance{obj: o, fn: t.fn}
+}
+
+// Count makes a JSONPath tolerance require exactly n matches.
+func (t Tolerance) Count(n int) Tolerance {
+	o := t.obj.Clone()
+	o.Set("count", int64(n))
+	return Tolerance{obj: o, fn: t.fn}
 }

@@ -1,7 +1,7 @@
-# Local real Kubernetes (internal/cluster, cmd/localk8s, hack/). Included by the top Makefile.
+# Local real Kubernetes (package cluster and its engine internal/cluster, cmd/localk8s, hack/). Included by the top Makefile.
 #   make setup    install the node's Debian packages when missing (containerd, runc, CNI, iptables)
 #   make k8s      build the cluster's binaries from the Go module proxy (cached per version)
-#   make cluster  start the cluster, or reuse a healthy one; last line: export KUBECONFIG=...
+#   make cluster  start the cluster, or reuse a healthy one, and install the agent; last line: export KUBECONFIG=...
 #   make down     stop it and undo every host change (DOWNFLAGS=-wipe also deletes its state)
 #   make chaos    chaos-tagged tests against $$KUBECONFIG, or against a local cluster started here
 GO       ?= go

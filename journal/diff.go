@@ -167,13 +167,14 @@ func summarizeDuring(states []*State) duringSummary {
 		if st == nil {
 			continue
 		}
-		s.checks++
+		n := st.Checks()
+		s.checks += n
 		if !st.SteadyStateMet {
-			s.missed++
+			s.missed += n
 		}
 		for _, p := range st.Probes {
 			if p != nil && p.Status == RunFailed {
-				s.raised++
+				s.raised += n
 				break
 			}
 		}

@@ -168,13 +168,8 @@ func (h *htmlWriter) compare(js []*Journal) {
 		h.rawf("</td><td class=\"%s\">%v</td>", yesNoClass(!j.Deviated), j.Deviated)
 		h.stateCell(j.SteadyStates.Before)
 		h.stateCell(j.SteadyStates.After)
-		missed := 0
-		for _, s := range j.SteadyStates.During {
-			if s != nil && !s.SteadyStateMet {
-				missed++
-			}
-		}
-		h.rawf("<td>%d/%d</td><td>%d</td><td>", missed, len(j.SteadyStates.During), countFailed(j.Run))
+		checks, missed := DuringCounts(j.SteadyStates.During)
+		h.rawf("<td>%d/%d</td><td>%d</td><td>", missed, checks, countFailed(j.Run))
 		h.text(humanTime(j.Start))
 		h.raw("</td><td>")
 		h.text(formatSeconds(j.Duration))
@@ -490,14 +485,9 @@ func (h *htmlWriter) during(j *Journal, tl *timeline) {
 	if len(j.SteadyStates.During) == 0 {
 		return
 	}
-	missed := 0
-	for _, s := range j.SteadyStates.During {
-		if s != nil && !s.SteadyStateMet {
-			missed++
-		}
-	}
+	checks, missed := DuringCounts(j.SteadyStates.During)
 	h.raw("<h2>Steady state during the method</h2>\n")
-	h.rawf("<details%s><summary>%d %s, %d missed</summary>\n", openIf(len(j.SteadyStates.During) <= 5), len(j.SteadyStates.During), plural(len(j.SteadyStates.During), "check", "checks"), missed)
+	h.rawf("<details%s><summary>%d %s, %d missed</summary>\n", openIf(len(j.SteadyStates.During) <= 5), checks, plural(checks, "check", "checks"), missed)
 	for _, rec := range tl.records {
 		if rec.lane == laneDuring {
 			h.activity(rec)

@@ -218,9 +218,9 @@ func TestRedactionRules(t *testing.T) {
 	}
 	cfg := NewObject("token", NewObject("type", "env", "key", "TOKEN", "default", "dflt"), "list", []any{NewObject("password", "p")}, "m", map[string]any{"apikey": "k", "z": int64(1)})
 	got := jsonText(redactByName(cfg))
-	assert.Equal(t, `{"token":{"type":"env","key":"TOKEN","default":"••••••"},"list":[{"password":"••••••"}],"m":{"apikey":"••••••","z":1}}`, got)
+	assert.Equal(t, `{"token":{"type":"env","key":"TOKEN","default":"********"},"list":[{"password":"********"}],"m":{"apikey":"********","z":1}}`, got)
 	sec := NewObject("aws", NewObject("id", "AKIA", "from", NewObject("type", "env", "key", "AWS_ID", "env_var_type", "str"), "n", int64(3), "l", []any{"a"}))
-	assert.Equal(t, `{"aws":{"id":"••••••","from":{"type":"env","key":"AWS_ID","env_var_type":"str"},"n":"••••••","l":["••••••"]}}`, jsonText(redactSecrets(sec)))
+	assert.Equal(t, `{"aws":{"id":"********","from":{"type":"env","key":"AWS_ID","env_var_type":"str"},"n":"********","l":["********"]}}`, jsonText(redactSecrets(sec)))
 }
 
 func TestRenderHTMLSideBySide(t *testing.T) {

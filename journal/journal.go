@@ -76,6 +76,14 @@ type State struct {
 	SteadyStateMet bool `json:"steady_state_met"`
 	// Probes lists the probes run, up to and including the first that missed.
 	Probes []*Run `json:"probes"`
+	// Count is set (above 1) on a folded record of the checks made during the method: how
+	// many consecutive checks with this outcome it stands for; Probes are the first one's.
+	// Chaos Toolkit readers ignore the key. See AppendDuring.
+	Count int `json:"count,omitempty"`
+	// First is the start of the first check of a folded record (with Count).
+	First string `json:"first,omitempty"`
+	// Last is the end of the last check of a folded record (with Count).
+	Last string `json:"last,omitempty"`
 }
 
 // Run is the record of one activity run. Field order is the key order of journal.json.

@@ -115,13 +115,8 @@ func (m *mdWriter) steadyState(j *Journal) {
 	}
 	m.printf("Before the method: %s. After the method: %s.", stateWords(before), stateWords(after))
 	if d := j.SteadyStates.During; len(d) > 0 {
-		missed := 0
-		for _, s := range d {
-			if s != nil && !s.SteadyStateMet {
-				missed++
-			}
-		}
-		m.printf(" During the method: %d %s, %d missed.", len(d), plural(len(d), "check", "checks"), missed)
+		checks, missed := DuringCounts(d)
+		m.printf(" During the method: %d %s, %d missed.", checks, plural(checks, "check", "checks"), missed)
 	}
 	m.printf("\n\n")
 }
@@ -209,9 +204,15 @@ func (m *mdWriter) failures(j *Journal) {
 		collect("steady state before", j.SteadyStates.Before.Probes)
 	}
 	collect("method", j.Run)
-	for k, s := range j.SteadyStates.During {
+	seen := 0
+	for _, s := range j.SteadyStates.During {
 		if s != nil {
-			collect(fmt.Sprintf("steady state during (check %d)", k+1), s.Probes)
+			where := fmt.Sprintf("steady state during (check %d)", seen+1)
+			if n := s.Checks(); n > 1 {
+				where = fmt.Sprintf("steady state during (checks %d–%d, %d alike)", seen+1, seen+n, n)
+			}
+			collect(where, s.Probes)
+			seen += s.Checks()
 		}
 	}
 	if j.SteadyStates.After != nil {

@@ -3,6 +3,7 @@ package journal
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Placeholders that Normalize writes in place of values that change from run to run.
@@ -21,7 +22,8 @@ const (
 //
 //   - "chaoslib-version", "platform" and "node" become "<chaoslib-version>", "<platform>" and
 //     "<node>".
-//   - Every "start" and "end" (of the journal and of every activity record) becomes "<time>";
+//   - Every "start" and "end" (of the journal and of every activity record), and the "first" and
+//     "last" of a folded during record, become "<time>" ("count" is kept);
 //     every "duration" becomes 0.
 //   - An "exception" keeps only its last non-empty line (the message, e.g.
 //     "chaoslib.exceptions.ActivityFailed: ...\n"); the traceback lines before it are dropped.
@@ -85,7 +87,14 @@ func (m *masker) state(s *State) *State {
 	if s == nil {
 		return nil
 	}
-	return &State{SteadyStateMet: s.SteadyStateMet, Probes: m.runs(s.Probes)}
+	n := &State{SteadyStateMet: s.SteadyStateMet, Probes: m.runs(s.Probes), Count: s.Count}
+	if s.First != "" {
+		n.First = MaskedTime
+	}
+	if s.Last != "" {
+		n.Last = MaskedTime
+	}
+	return n
 }
 
 func (m *masker) runs(rs []*Run) []*Run {
@@ -261,14 +270,14 @@ func (m *masker) str(s string) string {
 const k8sAlphabet = "bcdfghjklmnpqrstvwxz2456789"
 
 var (
-	reTimestamp = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?`)
-	reUUID      = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
-	reHexAddr   = regexp.MustCompile(`\b0x[0-9a-fA-F]{6,}\b`)
-	rePort      = regexp.MustCompile(`((?:\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})|\blocalhost|\[[0-9a-fA-F:.]+\]|<ip>):\d{1,5}\b`)
-	reIPv4      = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
-	rePodName   = regexp.MustCompile(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{6,10})-([` + k8sAlphabet + `]{5})\b`)
-	reRSName    = regexp.MustCompile(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{6,10})\b`)
-	reGenName   = regexp.MustCompile(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{5})\b`)
+	reTimestamp = lazyRegexp(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?`)
+	reUUID      = lazyRegexp(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+	reHexAddr   = lazyRegexp(`\b0x[0-9a-fA-F]{6,}\b`)
+	rePort      = lazyRegexp(`((?:\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})|\blocalhost|\[[0-9a-fA-F:.]+\]|<ip>):\d{1,5}\b`)
+	reIPv4      = lazyRegexp(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	rePodName   = lazyRegexp(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{6,10})-([` + k8sAlphabet + `]{5})\b`)
+	reRSName    = lazyRegexp(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{6,10})\b`)
+	reGenName   = lazyRegexp(`\b([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)-([` + k8sAlphabet + `]{5})\b`)
 )
 
 // MaskString masks the volatile parts of one string by the rules listed on Normalize.
@@ -280,19 +289,19 @@ func MaskString(s string) string {
 	dash := strings.IndexByte(s, '-') >= 0
 	colon := strings.IndexByte(s, ':') >= 0
 	if dash && colon {
-		s = reTimestamp.ReplaceAllString(s, MaskedTime)
+		s = reTimestamp().ReplaceAllString(s, MaskedTime)
 	}
 	if dash {
-		s = reUUID.ReplaceAllString(s, "<uuid>")
+		s = reUUID().ReplaceAllString(s, "<uuid>")
 	}
 	if strings.Contains(s, "0x") {
-		s = reHexAddr.ReplaceAllString(s, "0x<addr>")
+		s = reHexAddr().ReplaceAllString(s, "0x<addr>")
 	}
 	if colon {
-		s = rePort.ReplaceAllString(s, "$1:<port>")
+		s = rePort().ReplaceAllString(s, "$1:<port>")
 	}
 	if strings.IndexByte(s, '.') >= 0 {
-		s = reIPv4.ReplaceAllStringFunc(s, func(ip string) string {
+		s = reIPv4().ReplaceAllStringFunc(s, func(ip string) string {
 			if ip == "127.0.0.1" || ip == "0.0.0.0" {
 				return ip
 			}
@@ -302,15 +311,15 @@ func MaskString(s string) string {
 	if !dash {
 		return s
 	}
-	s = rePodName.ReplaceAllString(s, "$1-<hash>-<id>")
-	s = reRSName.ReplaceAllStringFunc(s, func(m string) string {
+	s = rePodName().ReplaceAllString(s, "$1-<hash>-<id>")
+	s = reRSName().ReplaceAllStringFunc(s, func(m string) string {
 		i := strings.LastIndexByte(m, '-')
 		if suf := m[i+1:]; hasDigit(suf) && hasLetter(suf) {
 			return m[:i] + "-<hash>"
 		}
 		return m
 	})
-	s = reGenName.ReplaceAllStringFunc(s, func(m string) string {
+	s = reGenName().ReplaceAllStringFunc(s, func(m string) string {
 		i := strings.LastIndexByte(m, '-')
 		if suf := m[i+1:]; hasDigit(suf) && hasLetter(suf) {
 			return m[:i] + "-<id>"
@@ -336,4 +345,10 @@ func hasLetter(s string) bool {
 		}
 	}
 	return false
+}
+
+// lazyRegexp compiles expr on first use, so that package initialisation stays cheap for
+// commands that never need it (chaostest version starts in a few milliseconds).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -203,11 +204,9 @@ func marshalNoEscape(v any) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object, keeping key order. Integers become int64, other numbers
-// float64, nested objects *Object.
+// float64, nested objects *Object. Nesting deeper than MaxDepth is an error.
 func (o *Object) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := DecodeJSON(data)
 	if err != nil {
 		return err
 	}
@@ -220,27 +219,54 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 }
 
 // DecodeJSON parses one JSON value with the conventions of Object: ordered objects, int64
-// integers, float64 other numbers.
+// integers, float64 other numbers. Arrays and objects may nest MaxDepth levels deep. A syntax
+// error, or nesting past MaxDepth, is a *SyntaxError naming the line and column.
 func DecodeJSON(data []byte) (any, error) {
+	return DecodeJSONLimited(data, 0)
+}
+
+// DecodeJSONLimited is DecodeJSON that also refuses a value made of more than maxValues values
+// (arrays, objects and scalars; 0 means no limit), so a file of millions of tiny values is
+// refused early instead of taking seconds and hundreds of megabytes.
+func DecodeJSONLimited(data []byte, maxValues int) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	d := &decoder{dec: dec, left: maxValues, max: maxValues}
+	v, err := d.value(0)
 	if err != nil {
-		return nil, err
+		return nil, syntaxError(data, dec, err)
 	}
 	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("journal: unexpected data after the JSON value at offset %d", dec.InputOffset())
+		return nil, positioned(data, dec.InputOffset(), "unexpected data after the JSON value")
+	} else if err != io.EOF {
+		return nil, syntaxError(data, dec, err)
 	}
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
+// decoder reads JSON values with the depth limit and, when limited, a budget of values.
+type decoder struct {
+	dec       *json.Decoder
+	left, max int
+}
+
+// value reads one value; depth is the number of arrays and objects it is inside.
+func (d *decoder) value(depth int) (any, error) {
+	dec := d.dec
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
 	}
+	if d.max > 0 {
+		if d.left--; d.left < 0 {
+			return nil, fmt.Errorf("%w: more than %d (the value limit)", errTooMany, d.max)
+		}
+	}
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth >= MaxDepth {
+			return nil, errTooDeep
+		}
 		switch t {
 		case '{':
 			o := &Object{vals: map[string]any{}}
@@ -251,9 +277,9 @@ func decodeValue(dec *json.Decoder) (any, error) {
 				}
 				k, ok := kt.(string)
 				if !ok {
-					return nil, fmt.Errorf("journal: object key is %v, not a string", kt)
+					return nil, fmt.Errorf("object key is %v, not a string", kt)
 				}
-				v, err := decodeValue(dec)
+				v, err := d.value(depth + 1)
 				if err != nil {
 					return nil, err
 				}
@@ -266,7 +292,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '[':
 			a := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec)
+				v, err := d.value(depth + 1)
 				if err != nil {
 					return nil, err
 				}
@@ -277,7 +303,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 			}
 			return a, nil
 		}
-		return nil, fmt.Errorf("journal: unexpected %v", t)
+		return nil, fmt.Errorf("unexpected %v", t)
 	case json.Number:
 		return parseNumber(string(t))
 	default:

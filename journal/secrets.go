@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// Masked is what reports show in place of a secret value.
-const Masked = "••••••"
+// Masked is what journals, log lines and reports show in place of a secret value: the one mask
+// of chaostest (engine.SecretMask is the same).
+const Masked = "********"
 
 // secretWords are the parts of a key name that make its value a secret in reports.
 var secretWords = []string{"password", "passwd", "secret", "token", "key", "credential", "auth", "cookie", "private"}

@@ -78,12 +78,18 @@ func buildTimeline(j *Journal, prefix string) *timeline {
 	for i, r := range j.Run {
 		add(laneMethod, "method", fmt.Sprintf("run-%d", i), r)
 	}
+	seen := 0
 	for k, s := range j.SteadyStates.During {
 		if s == nil {
 			continue
 		}
+		phase := fmt.Sprintf("during #%d", seen+1)
+		if n := s.Checks(); n > 1 {
+			phase = fmt.Sprintf("during #%d–%d (%d checks with this outcome)", seen+1, seen+n, n)
+		}
+		seen += s.Checks()
 		for i, r := range s.Probes {
-			add(laneDuring, fmt.Sprintf("during #%d", k+1), fmt.Sprintf("during-%d-%d", k, i), r)
+			add(laneDuring, phase, fmt.Sprintf("during-%d-%d", k, i), r)
 		}
 	}
 	if s := j.SteadyStates.After; s != nil {

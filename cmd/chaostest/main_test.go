@@ -53,12 +53,13 @@ func TestRunExitCodes(t *testing.T) {
 	ok, bad := server(t, 200), server(t, 500)
 	jp := filepath.Join(dir, "j.json")
 
-	code, out, _ := cli("run", "--journal-path", jp, "--var", "url="+ok.URL, exp)
+	code, stdout, out := cli("run", "--journal-path", jp, "--var", "url="+ok.URL, exp)
 	require.Equal(t, 0, code, out)
 	j, err := journal.Read(jp)
 	require.NoError(t, err)
 	require.Equal(t, "completed", j.Status)
 	require.Contains(t, out, "INFO] Experiment ended with status: completed")
+	require.Empty(t, stdout, "chaos run logs to stderr: stdout stays free")
 
 	// Before-hypothesis not met by tolerance: Chaos Toolkit exits 0 (lib#258).
 	code, _, _ = cli("run", exp, "--journal-path", jp, "--var", "url="+bad.URL)
@@ -72,20 +73,22 @@ func TestRunExitCodes(t *testing.T) {
     {"type": "probe", "name": "marker-absent", "tolerance": 1, "provider": {"type": "process", "path": "test", "arguments": ["-e", "DIR/marker"]}}]},
   "method": [{"type": "action", "name": "touch", "provider": {"type": "process", "path": "touch", "arguments": ["DIR/marker"]}}]
 }`, "DIR", dir)), 0o644))
-	code, out, _ = cli("run", "--journal-path", jp, flip)
+	code, stdout, out = cli("run", "--journal-path", jp, flip)
 	require.Equal(t, 1, code, out)
 	j, err = journal.Read(jp)
 	require.NoError(t, err)
 	require.True(t, j.Deviated)
 	require.Contains(t, out, "Experiment ended with status: deviated")
+	require.Empty(t, stdout)
 
 	// Validation error: exit 1, no journal.
 	badExp := filepath.Join(dir, "bad.json")
 	require.NoError(t, os.WriteFile(badExp, []byte(`{"title": "x", "method": []}`), 0o644))
 	nj := filepath.Join(dir, "none.json")
-	code, out, _ = cli("run", "--journal-path", nj, badExp)
+	code, stdout, out = cli("run", "--journal-path", nj, badExp)
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "experiment requires a description")
+	require.Empty(t, stdout)
 	require.NoFileExists(t, nj)
 
 	// Usage errors: exit 2.
@@ -106,22 +109,28 @@ func TestRunDryAndStrategiesFlags(t *testing.T) {
 	dir := t.TempDir()
 	exp := trivial(t, dir)
 	jp := filepath.Join(dir, "j.json")
-	code, out, _ := cli("run", "--journal-path", jp, "--dry", "activities", "--hypothesis-strategy", "before-method-only", "--rollback-strategy", "always", exp)
+	code, stdout, out := cli("run", "--journal-path", jp, "--dry", "activities", "--hypothesis-strategy", "before-method-only", "--rollback-strategy", "always", exp)
 	require.Equal(t, 0, code, out)
 	j, err := journal.Read(jp)
 	require.NoError(t, err)
 	require.Equal(t, "activities", j.Experiment.Value("dry"))
 	require.Nil(t, j.SteadyStates.After)
 	require.Contains(t, out, "Steady-state strategy: before-method-only")
+	require.Contains(t, out, "WARNING] Running experiment with dry activities")
+	require.Contains(t, out, "WARNING] Rollbacks were explicitly requested to be played")
+	require.Empty(t, stdout)
 }
 
 func TestValidateCommand(t *testing.T) {
-	code, out, _ := cli("validate", "../../testdata/corpus/06-ctk-invalid-plan.INVALID.json")
+	code, stdout, out := cli("validate", "../../testdata/corpus/06-ctk-invalid-plan.INVALID.json")
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "experiment requires a description")
-	code, out, _ = cli("validate", trivial(t, t.TempDir()))
+	require.Empty(t, stdout)
+	code, stdout, out = cli("validate", trivial(t, t.TempDir()))
 	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "INFO] Experiment looks valid\n")
 	require.Contains(t, out, "experiment syntax and semantic look valid")
+	require.Empty(t, stdout, "chaos validate logs to stderr")
 }
 
 // BenchmarkRunTrivial runs `chaostest run` in process on a process + http experiment: load,

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // providersMain lists every registered provider: the Chaos Toolkit provider types and every
@@ -39,7 +39,7 @@ func providersMain(args []string, stdout, stderr io.Writer) int {
 		Arguments []arg  `json:"arguments"`
 	}
 	var out []entry
-	for _, f := range chaostest.Funcs() {
+	for _, f := range provider.Funcs() {
 		if !strings.HasPrefix(f.Name, *prefix) {
 			continue
 		}

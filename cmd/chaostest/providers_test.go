@@ -9,15 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/providers/k8s"
+	"github.com/chaostest/chaostest/internal/k8sfuncs"
 )
 
 func TestProvidersListsEveryChaosk8sNameWithDefaults(t *testing.T) {
 	var out, errb bytes.Buffer
 	require.Equal(t, 0, providersMain(nil, &out, &errb), errb.String())
 	text := out.String()
-	for _, n := range k8s.Names() {
-		assert.Contains(t, text, n+"(", n)
+	require.Greater(t, len(k8sfuncs.Table), 50)
+	for _, f := range k8sfuncs.Table { // the registry's own list (internal/k8sfuncs checks it)
+		assert.Contains(t, text, f.Name+"(", f.Name)
 	}
 	assert.Contains(t, text, `chaosk8s.pod.actions.terminate_pods(label_selector=null, name_pattern=null, all=false, rand=false, mode="fixed", qty=1, grace_period=-1, ns="default", order="alphabetic")  [action]`)
 	assert.Contains(t, text, `chaosk8s.probes.microservice_available_and_healthy(name, ns="default", label_selector=null)  [probe]`)

@@ -1,9 +1,10 @@
 // Command localk8s builds, starts and stops the project's local real Kubernetes (see package
-// internal/cluster). The Makefile's setup, k8s, cluster, down and chaos targets call it.
+// cluster; `up` also installs the chaostest agent on the node). The Makefile's setup, k8s,
+// cluster, down and chaos targets call it.
 //
 //	localk8s build                  build what is not cached yet (prints what it builds)
-//	localk8s up [-no-node]          start the cluster, or reuse a healthy one; the last line
-//	                                printed is "export KUBECONFIG=<path>"
+//	localk8s up [-no-node]          start the cluster, or reuse a healthy one, and install the
+//	                                agent; the last line printed is "export KUBECONFIG=<path>"
 //	localk8s down [-wipe]           stop it and undo every host change (-wipe: delete its state)
 //	localk8s status                 exit 0 when the cluster is up and healthy
 //	localk8s kubeconfig             print the kubeconfig path
@@ -23,7 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chaostest/chaostest/internal/cluster"
+	"github.com/chaostest/chaostest/cluster"
+	local "github.com/chaostest/chaostest/internal/cluster"
 )
 
 func main() {
@@ -36,7 +38,7 @@ const usage = `usage: localk8s <command> [flags]
 
 commands:
   build                  build the cluster's binaries not cached yet
-  up [-no-node]          start the local cluster (or reuse a healthy one)
+  up [-no-node]          start the local cluster (or reuse a healthy one), install the agent
   down [-wipe]           stop it and undo host changes; -wipe also deletes its state
   status                 print the cluster's state; exit 1 unless healthy
   kubeconfig             print the admin kubeconfig path
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "build":
-		if err := cluster.Build(ctx, c, stdout); err != nil {
+		if err := local.Build(ctx, c, stdout); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "all binaries cached in %s\n", c.CacheDir)
@@ -89,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "kubeconfig":
 		fmt.Fprintln(stdout, c.Kubeconfig())
 	case "reachable":
-		v, err := cluster.Reachable(ctx, 5*time.Second)
+		v, err := local.Reachable(ctx, 5*time.Second)
 		if err != nil {
 			return fail(err)
 		}
@@ -99,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		if err := cluster.LoadGoImageWith(ctx, c, rest[0], rest[1]); err != nil {
+		if err := local.LoadGoImageWith(ctx, c, rest[0], rest[1]); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "loaded %s from %s\n", rest[1], rest[0])
@@ -120,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		names, err := cluster.AddFakeNodes(ctx, cs, prefix, n)
+		names, err := local.AddFakeNodes(ctx, cs, prefix, n)
 		if err != nil {
 			return fail(err)
 		}

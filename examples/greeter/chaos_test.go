@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +28,15 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/cluster"
+	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/examples/greeter/deploy"
 	"github.com/chaostest/chaostest/examples/greeter/service"
-	"github.com/chaostest/chaostest/internal/cluster"
 	"github.com/chaostest/chaostest/journal"
 	"github.com/chaostest/chaostest/journal/journaltest"
 	"github.com/chaostest/chaostest/providers/http"
 	"github.com/chaostest/chaostest/providers/k8s"
+	_ "github.com/chaostest/chaostest/providers/process"
 )
 
 // seedFile is the chapter's experiment, byte for byte (testdata/corpus/15-aws-workshop-greeter-webapp.json).
@@ -253,10 +257,10 @@ func snapshot(t *testing.T, j *journal.Journal) {
 // holds either way, so this run is deterministic.
 func TestSeedExperimentFile(t *testing.T) {
 	useMode(t, service.Resilient)
-	exp, err := chaostest.Load(seedFile)
+	exp, err := engine.Load(seedFile)
 	require.NoError(t, err)
 	require.NoError(t, exp.Validate(nil), "the seed validates (WEBAPP_URL set, as chaos run needs)")
-	j := chaostest.RunFile(t, seedFile)
+	j := chaostest.RunFile(t, seedFile).Journal
 	assertHeld(t, j, "")
 }
 
@@ -269,7 +273,7 @@ func TestGate(t *testing.T) {
 		j := chaostest.RunFile(t, seedFile,
 			chaostest.AddPauseAfter(terminateGreeter, pause),
 			chaostest.Var("web_app_url", webappURL),
-			chaostest.ExpectDeviation())
+			chaostest.Expect("deviated")).Journal
 		// One snapshot per accepted outcome: usually the chapter's hang (the dead pod address
 		// does not answer, the probe times out); when the node has not yet torn the old pod's
 		// network down after the pause, webapp is refused and answers 500 at once.
@@ -280,7 +284,7 @@ func TestGate(t *testing.T) {
 		useMode(t, service.Resilient)
 		j := chaostest.RunFile(t, seedFile,
 			chaostest.AddPauseAfter(terminateGreeter, pause),
-			chaostest.Var("web_app_url", webappURL))
+			chaostest.Var("web_app_url", webappURL)).Journal
 		assertHeld(t, j, "fallback")
 		snapshot(t, j)
 	})
@@ -290,8 +294,6 @@ func TestGate(t *testing.T) {
 func greeterOutage(t *testing.T, opts ...chaostest.Option) *journal.Journal {
 	opts = append([]chaostest.Option{
 		chaostest.Title("Terminating the greeting service should not impact users"),
-		chaostest.Description("How does the greeting service unavailbility impacts our users? Do they see an error or does the webapp gets slower?"),
-		chaostest.Tags("kubernetes", "aws"),
 		chaostest.AddPauseAfter(terminateGreeter, pause),
 	}, opts...)
 	ct := chaostest.New(t, opts...)
@@ -302,14 +304,14 @@ func greeterOutage(t *testing.T, opts ...chaostest.Option) *journal.Journal {
 	)
 	ct.Action(terminateGreeter, kube.TerminatePods("app=greeter-pod", k8s.In("default")))
 	ct.Probe("fetch-application-logs", kube.ReadPodLogs("app=webapp-pod", 20*time.Second, k8s.In("default")))
-	return ct.Run()
+	return ct.Run().Journal
 }
 
 // TestGreeterOutageInGo: the same experiment and verdicts, declared with chaostest.New.
 func TestGreeterOutageInGo(t *testing.T) {
 	t.Run("fragile deviates", func(t *testing.T) {
 		useMode(t, service.Fragile)
-		assertDeviated(t, greeterOutage(t, chaostest.ExpectDeviation()))
+		assertDeviated(t, greeterOutage(t, chaostest.Expect("deviated")))
 	})
 	t.Run("resilient holds", func(t *testing.T) {
 		useMode(t, service.Resilient)
@@ -369,4 +371,67 @@ func TestLock(t *testing.T) {
 	release()
 	_, err = cs.CoordinationV1().Leases(ns.Name).Get(ctx, deploy.LockName, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "released: the Lease is gone, got %v", err)
+}
+
+// safeguardFile stops greeter (scales it to 0) and watches for a minute, guarded by a
+// chaosaddons.controls.safeguards probe that checks webapp every second.
+const safeguardFile = "testdata/safeguard.json"
+
+// TestSafeguardStopsTheOutage: against the fragile webapp, whose users get errors (or no answer)
+// once greeter is gone, the safeguard probe fails, the run stops at once (the minute-long
+// observation is cut short, its sleep killed), ends interrupted, and, with the rollback strategy
+// "always", the rollback starts greeter again.
+func TestSafeguardStopsTheOutage(t *testing.T) {
+	useMode(t, service.Fragile)
+	ctx := context.Background()
+	deployments := deployer.Client.AppsV1().Deployments("default")
+	t.Cleanup(func() {
+		// Whatever happened, leave greeter running for the next test.
+		s, err := deployments.GetScale(context.Background(), "greeter-deployment", metav1.GetOptions{})
+		if err == nil && s.Spec.Replicas != 1 {
+			s.Spec.Replicas = 1
+			_, _ = deployments.UpdateScale(context.Background(), "greeter-deployment", s, metav1.UpdateOptions{})
+		}
+	})
+	exp, err := engine.Load(safeguardFile)
+	require.NoError(t, err)
+	require.NoError(t, exp.Validate(nil))
+	assert.Empty(t, exp.ControlWarnings(), "chaosaddons.controls.safeguards runs natively")
+
+	var mu sync.Mutex
+	var lines []string
+	start := time.Now()
+	j, err := engine.Run(ctx, exp, engine.Settings{
+		RollbackStrategy: engine.RollbackAlways,
+		Log: func(level engine.Level, msg string) {
+			line := engine.FormatLine(time.Now(), level, msg)
+			t.Log(line)
+			mu.Lock()
+			lines = append(lines, line)
+			mu.Unlock()
+		},
+	})
+	require.NoError(t, err)
+	elapsed := time.Since(start)
+
+	assert.Equal(t, journal.StatusInterrupted, j.Status)
+	assert.False(t, j.Deviated)
+	assert.Less(t, elapsed, 45*time.Second, "the minute-long observation was cut short")
+	require.Len(t, j.Run, 2)
+	assert.Equal(t, journal.RunSucceeded, j.Run[0].Status, "greeter was scaled to 0")
+	cut := j.Run[1]
+	assert.Equal(t, "observe-for-a-minute", cut.Name())
+	assert.Empty(t, cut.Status, "the interrupted observation has no status")
+	assert.Less(t, cut.Duration, 45.0)
+	require.Len(t, j.Rollbacks, 1)
+	assert.Equal(t, journal.RunSucceeded, j.Rollbacks[0].Status, "start-greeter: %s", j.Rollbacks[0].ExceptionMessage())
+	mu.Lock()
+	assert.Contains(t, strings.Join(lines, "\n"), "Safeguard 'webapp-answers' triggered the end of the experiment")
+	mu.Unlock()
+
+	s, err := deployments.GetScale(ctx, "greeter-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), s.Spec.Replicas, "the rollback scaled greeter back to 1")
+	require.NoError(t, deployer.WaitGreeterReady(ctx), "greeter is back")
+	t.Logf("outcome: safeguard status=%s after %.1f s (observation cut at %.1f s), rollback %s", j.Status, elapsed.Seconds(), cut.Duration, j.Rollbacks[0].Status)
 }

@@ -1,5 +1,7 @@
-// Package cluster builds, starts and stops the project's local real Kubernetes, and connects
-// tests to it or to any other cluster named by KUBECONFIG.
+// Package cluster is the engine behind the public package
+// github.com/chaostest/chaostest/cluster: it builds, starts and stops the project's local real
+// Kubernetes. Test authors use the public package; this one also serves the project's own
+// tools (cmd/localk8s, the agent's image build) and tests.
 //
 // Nothing is downloaded except Go modules: kube-apiserver, kube-controller-manager,
 // kube-scheduler, kubelet and kube-proxy are built from k8s.io/kubernetes through a scratch
@@ -7,18 +9,18 @@
 // Go module proxy, into a cache keyed by version (see [Config.CacheDir]). The real node uses
 // containerd, runc, the CNI plugins and iptables from the distribution (hack/setup-host.sh).
 //
-// The three entry points most callers need:
+// What it offers besides Up and Down:
 //
-//   - [Setup] and [Finish] are e2e-framework env.Funcs for a TestMain. With KUBECONFIG set they
-//     start nothing and use that cluster (kind, a CI cluster, EKS); otherwise Setup makes sure the
-//     local cluster runs (reusing a healthy one) and Finish stops it again if Setup started it.
+//   - [Acquire] and [Release] count the test processes that use the local cluster, so that the
+//     last one stops a cluster that an Acquire started (the public Setup and Finish call them).
 //   - [LoadGoImage] builds an OCI image from a Go main package (static binary on an empty base)
 //     and imports it into the local node's containerd, so manifests can use it with
 //     imagePullPolicy Never or IfNotPresent.
 //   - [AddFakeNodes] registers kwok-managed fake nodes for tests that need many nodes.
 //
-// [Up], [Down], [Status] and [Build] are what the localk8s command (make cluster, make down,
-// make k8s) runs. Functions that print progress take an io.Writer; nil means silent.
+// [Build] is what `make k8s` runs; the public package wraps [Up] (adding the agent's
+// install), [Down] and [Status] for `make cluster`, `make down` and `make cluster-status`.
+// Functions that print progress take an io.Writer; nil means silent.
 //
 // Network hygiene: the pod and service ranges ([Config.PodCIDR], [Config.ServiceCIDR]) are
 // routed only to the node's bridge, or to "unreachable" while no node runs; a FORWARD rule drops

@@ -50,8 +50,18 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	testenv = env.NewWithConfig(envcfg)
-	testenv.Setup(SetupWith(local, os.Stderr))
-	testenv.Finish(FinishWith(local, os.Stderr))
+	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+		if kc := os.Getenv("KUBECONFIG"); kc != "" {
+			cfg.WithKubeconfigFile(kc)
+			return ctx, nil
+		}
+		kc, err := Acquire(ctx, local, os.Stderr)
+		cfg.WithKubeconfigFile(kc)
+		return ctx, err
+	})
+	testenv.Finish(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		return ctx, Release(ctx, local, os.Stderr)
+	})
 	os.Exit(testenv.Run(m))
 }
 

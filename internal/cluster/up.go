@@ -69,7 +69,7 @@ type UpResult struct {
 // builds what is missing first ([Build]) and prints progress to w. A healthy running cluster is
 // reused as it is; a half-running one is stopped and started afresh. Every process started is
 // recorded by PID for [Down]. Up is safe to call from several processes at once. A cluster
-// that Up started or reused is never stopped by [Finish]; only [Down] stops it.
+// that Up started or reused is never stopped by [Release]; only [Down] stops it.
 func Up(ctx context.Context, c Config, w io.Writer) (UpResult, error) {
 	w = orDiscard(w)
 	if err := c.validate(); err != nil {
@@ -85,7 +85,7 @@ func Up(ctx context.Context, c Config, w io.Writer) (UpResult, error) {
 	defer unlock()
 	res, err := up(ctx, c, w)
 	if err == nil {
-		// a cluster brought up or reused by Up belongs to its caller: Finish never stops it
+		// a cluster brought up or reused by Up belongs to its caller: Release never stops it
 		_ = os.Remove(c.setupMarker())
 	}
 	return res, err

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/journal"
 )
 
@@ -462,7 +463,7 @@ type someExpr struct{ o operand }
 
 func (e someExpr) eval(root, cur any) bool {
 	if e.o.n == nil {
-		return truthy(e.o.value)
+		return pystr.Truthy(e.o.value)
 	}
 	found := false
 	e.o.n.match(root, cur, func(any) { found = true })
@@ -668,31 +669,6 @@ func cmpIntFloat(i int64, f float64) int {
 		return c
 	}
 	return cmpFloat(0, f-t)
-}
-
-// truthy is Python's bool() of a JSON value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case *journal.Object:
-		return x.Len() > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }
 
 // ---- lexer ----

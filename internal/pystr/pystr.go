@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -277,4 +278,13 @@ func Truthy(v any) bool {
 		return len(x) > 0
 	}
 	return true
+}
+
+// Seconds is d as the number of seconds Chaos Toolkit arguments take: an integer (int64) when
+// it is whole, else a float.
+func Seconds(d time.Duration) any {
+	if d%time.Second == 0 {
+		return int64(d / time.Second)
+	}
+	return d.Seconds()
 }

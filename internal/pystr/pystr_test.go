@@ -3,6 +3,7 @@ package pystr
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -109,5 +110,18 @@ func BenchmarkStr(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = Str(v)
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]any{
+		0:                       int64(0),
+		3 * time.Second:         int64(3),
+		1500 * time.Millisecond: 1.5,
+		250 * time.Millisecond:  0.25,
+	} {
+		if got := Seconds(d); got != want {
+			t.Errorf("Seconds(%v) = %#v, want %#v", d, got, want)
+		}
 	}
 }

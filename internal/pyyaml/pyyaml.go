@@ -38,6 +38,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -49,6 +50,27 @@ import (
 // Decode parses one YAML document as yaml.safe_load does. An empty stream gives nil; a stream
 // with more than one document is an error, as in PyYAML. Errors name the line they are about.
 func Decode(data []byte) (v any, err error) {
+	return DecodeLimited(data, 0)
+}
+
+// DecodeLimited is Decode that refuses a document of more than maxValues values (0: no limit).
+// The YAML parser builds a node of a few hundred bytes per value before any value is made, so
+// the document is first checked cheaply: it may not have more than maxValues of the characters
+// that separate values (',', ':', '-', '[', '{', '?' and line breaks, wherever they are: an upper
+// bound of its values, met before a megabyte of tiny values costs hundreds of megabytes).
+func DecodeLimited(data []byte, maxValues int) (v any, err error) {
+	if maxValues > 0 {
+		n := 0
+		for _, c := range data {
+			switch c {
+			case ',', ':', '-', '[', '{', '?', '\n':
+				n++
+			}
+		}
+		if n > maxValues {
+			return nil, fmt.Errorf("yaml: the document may hold more than %d values (the value limit): it has %d of the characters that separate YAML values (, : - [ { ? and line breaks)", maxValues, n)
+		}
+	}
 	defer func() {
 		// yaml.v3 panics on a few malformed inputs; report them as errors.
 		if p := recover(); p != nil {
@@ -60,6 +82,10 @@ func Decode(data []byte) (v any, err error) {
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
+		}
+		if strings.Contains(err.Error(), "exceeded max depth") {
+			// yaml.v3's own nesting limit (10 000, without a line), met before ours.
+			return nil, fmt.Errorf("yaml: mappings and sequences nest deeper than %d levels (the nesting limit)", journal.MaxDepth)
 		}
 		return nil, err
 	}
@@ -76,12 +102,19 @@ func Decode(data []byte) (v any, err error) {
 type constructor struct {
 	// active holds the nodes being constructed, to detect recursive aliases.
 	active map[*yaml.Node]bool
-	// values counts the values built, to stop documents whose aliases expand without bound.
-	values int
+	// inAlias counts the aliases being expanded; aliasValues the values built inside one, to
+	// stop documents whose aliases expand without bound.
+	inAlias, aliasValues int
+	// depth counts the mappings and sequences being built.
+	depth int
 }
 
-// maxValues bounds the values one document may expand to through aliases ("billion laughs").
-const maxValues = 1_000_000
+// MaxAliasValues bounds how many values a document may gain by expanding its aliases: an alias
+// to a mapping of 10 keys adds 11 values each time it is used. A small document whose aliases
+// refer to aliases ("billion laughs") would otherwise expand to gigabytes. PyYAML shares the
+// aliased object instead of copying it; chaostest builds JSON values, which are copied, so it
+// refuses such documents with an error naming this limit.
+const MaxAliasValues = 100_000
 
 func (c *constructor) document(n *yaml.Node) (any, error) {
 	if n.Kind != yaml.DocumentNode {
@@ -130,10 +163,21 @@ func (c *constructor) construct(n *yaml.Node) (any, error) {
 		if n.Alias == nil {
 			return nil, errAt(n, "found undefined alias %q", n.Value)
 		}
+		c.inAlias++
+		defer func() { c.inAlias-- }()
 		return c.construct(n.Alias)
 	}
-	if c.values++; c.values > maxValues {
-		return nil, errAt(n, "the document expands to more than %d values through its aliases", maxValues)
+	if c.inAlias > 0 {
+		if c.aliasValues++; c.aliasValues > MaxAliasValues {
+			return nil, errAt(n, "aliases expand the document by more than %d values (the alias expansion limit)", MaxAliasValues)
+		}
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		if c.depth >= journal.MaxDepth {
+			return nil, errAt(n, "mappings and sequences nest deeper than %d levels (the nesting limit)", journal.MaxDepth)
+		}
+		c.depth++
+		defer func() { c.depth-- }()
 	}
 	if c.active[n] {
 		return nil, errAt(n, "found a recursive alias; a recursive structure cannot be represented as JSON")
@@ -189,6 +233,9 @@ func longTag(t string) string {
 type pair struct {
 	key   *yaml.Node
 	value *yaml.Node
+	// merged is set for a pair that comes from a merge key: building it copies the merged
+	// mapping's values, which counts against MaxAliasValues as an alias does.
+	merged bool
 }
 
 // flatten is PyYAML's SafeConstructor.flatten_mapping: merged pairs come first (for a list of
@@ -201,7 +248,7 @@ func (c *constructor) flatten(n *yaml.Node, depth int) ([]pair, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if tagOf(deref(k)) != "!!merge" {
-			own = append(own, pair{k, v})
+			own = append(own, pair{key: k, value: v})
 			continue
 		}
 		v = deref(v)
@@ -211,7 +258,7 @@ func (c *constructor) flatten(n *yaml.Node, depth int) ([]pair, error) {
 			if err != nil {
 				return nil, err
 			}
-			merge = append(merge, sub...)
+			merge = append(merge, markMerged(sub)...)
 		case yaml.SequenceNode:
 			var subs [][]pair
 			for _, e := range v.Content {
@@ -223,7 +270,7 @@ func (c *constructor) flatten(n *yaml.Node, depth int) ([]pair, error) {
 				if err != nil {
 					return nil, err
 				}
-				subs = append(subs, sub)
+				subs = append(subs, markMerged(sub))
 			}
 			for i := len(subs) - 1; i >= 0; i-- {
 				merge = append(merge, subs[i]...)
@@ -233,6 +280,13 @@ func (c *constructor) flatten(n *yaml.Node, depth int) ([]pair, error) {
 		}
 	}
 	return append(merge, own...), nil
+}
+
+func markMerged(ps []pair) []pair {
+	for i := range ps {
+		ps[i].merged = true
+	}
+	return ps
 }
 
 func deref(n *yaml.Node) *yaml.Node {
@@ -264,11 +318,17 @@ func (c *constructor) mapping(n *yaml.Node) (any, error) {
 	// first spelling stays, the last value wins.
 	names := make(map[string]string, len(pairs))
 	for _, p := range pairs {
-		k, id, err := c.key(p.key)
-		if err != nil {
-			return nil, err
+		if p.merged {
+			c.inAlias++
 		}
-		v, err := c.construct(p.value)
+		k, id, err := c.key(p.key)
+		var v any
+		if err == nil {
+			v, err = c.construct(p.value)
+		}
+		if p.merged {
+			c.inAlias--
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -362,27 +422,27 @@ func (c *constructor) key(n *yaml.Node) (name, id string, err error) {
 
 // Implicit resolvers of PyYAML's Resolver (YAML 1.1), tried in registration order.
 var (
-	boolRE  = regexp.MustCompile(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
-	floatRE = regexp.MustCompile(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?` +
+	boolRE  = lazyRegexp(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	floatRE = lazyRegexp(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?` +
 		`|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?` +
 		`|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*` +
 		`|[-+]?\.(?:inf|Inf|INF)` +
 		`|\.(?:nan|NaN|NAN))$`)
-	intRE = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+` +
+	intRE = lazyRegexp(`^(?:[-+]?0b[0-1_]+` +
 		`|[-+]?0[0-7_]+` +
 		`|[-+]?(?:0|[1-9][0-9_]*)` +
 		`|[-+]?0x[0-9a-fA-F_]+` +
 		`|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
-	mergeRE     = regexp.MustCompile(`^(?:<<)$`)
-	nullRE      = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
-	timestampRE = regexp.MustCompile(`^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]` +
+	mergeRE     = lazyRegexp(`^(?:<<)$`)
+	nullRE      = lazyRegexp(`^(?:~|null|Null|NULL|)$`)
+	timestampRE = lazyRegexp(`^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]` +
 		`|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?` +
 		`(?:[Tt]|[ \t]+)[0-9][0-9]?` +
 		`:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?` +
 		`(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$`)
-	valueRE = regexp.MustCompile(`^(?:=)$`)
+	valueRE = lazyRegexp(`^(?:=)$`)
 
-	timestampParts = regexp.MustCompile(`^([0-9][0-9][0-9][0-9])-([0-9][0-9]?)-([0-9][0-9]?)` +
+	timestampParts = lazyRegexp(`^([0-9][0-9][0-9][0-9])-([0-9][0-9]?)-([0-9][0-9]?)` +
 		`(?:(?:[Tt]|[ \t]+)([0-9][0-9]?):([0-9][0-9]):([0-9][0-9])(?:\.([0-9]*))?` +
 		`(?:[ \t]*(Z|([-+])([0-9][0-9]?)(?::([0-9][0-9]))?))?)?$`)
 )
@@ -401,21 +461,21 @@ func resolve(v string) string {
 	var cands []cand
 	switch {
 	case v == "":
-		cands = []cand{{"!!null", nullRE}}
+		cands = []cand{{"!!null", nullRE()}}
 	case strings.IndexByte("yYnNtTfFoO", first) >= 0:
-		cands = []cand{{"!!bool", boolRE}, {"!!null", nullRE}}
+		cands = []cand{{"!!bool", boolRE()}, {"!!null", nullRE()}}
 	case strings.IndexByte("-+", first) >= 0:
-		cands = []cand{{"!!float", floatRE}, {"!!int", intRE}}
+		cands = []cand{{"!!float", floatRE()}, {"!!int", intRE()}}
 	case first >= '0' && first <= '9':
-		cands = []cand{{"!!float", floatRE}, {"!!int", intRE}, {"!!timestamp", timestampRE}}
+		cands = []cand{{"!!float", floatRE()}, {"!!int", intRE()}, {"!!timestamp", timestampRE()}}
 	case first == '.':
-		cands = []cand{{"!!float", floatRE}}
+		cands = []cand{{"!!float", floatRE()}}
 	case first == '<':
-		cands = []cand{{"!!merge", mergeRE}}
+		cands = []cand{{"!!merge", mergeRE()}}
 	case first == '~':
-		cands = []cand{{"!!null", nullRE}}
+		cands = []cand{{"!!null", nullRE()}}
 	case first == '=':
-		cands = []cand{{"!!value", valueRE}}
+		cands = []cand{{"!!value", valueRE()}}
 	}
 	// Python's "$" also matches before a final newline; a plain scalar never ends with one.
 	for _, c := range cands {
@@ -591,7 +651,7 @@ func pyFloat(s string) (float64, error) {
 // constructTimestamp is SafeConstructor.construct_yaml_timestamp, rendered as Python's
 // isoformat() of the date or datetime it makes.
 func constructTimestamp(s string) (string, error) {
-	m := timestampParts.FindStringSubmatch(s)
+	m := timestampParts().FindStringSubmatch(s)
 	if m == nil {
 		return "", fmt.Errorf("cannot construct a timestamp from %q", s)
 	}
@@ -646,4 +706,10 @@ func constructTimestamp(s string) (string, error) {
 		out += "+00:00"
 	}
 	return out, nil
+}
+
+// lazyRegexp compiles expr on first use, so that package initialisation stays cheap for
+// commands that never need it (chaostest version starts in a few milliseconds).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/http"
 )
 
@@ -12,12 +12,12 @@ import (
 // time as Chaos Toolkit opens a new session per activity), through the registered provider type.
 func BenchmarkHTTPProbe(b *testing.B) {
 	srv := newTestServer(b)
-	pt, _ := chaostest.LookupProviderType("http")
+	pt, _ := provider.LookupProviderType("http")
 	prov := http.Get(srv.URL).Timeout(5e9).Object()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := pt.Run(ctx, chaostest.Env{}, prov); err != nil {
+		if _, err := pt.Run(ctx, provider.Env{}, prov); err != nil {
 			b.Fatal(err)
 		}
 	}

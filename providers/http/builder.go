@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // Call builds an http provider in Go. Its methods change the call and return it, so they chain;
@@ -71,13 +73,13 @@ func (c *Call) Arguments(args map[string]any) *Call {
 // Timeout bounds both connecting and each read by d (the provider's "timeout", in seconds).
 // The activity then fails with "activity took too long to complete" when the server is slower.
 func (c *Call) Timeout(d time.Duration) *Call {
-	c.p.Set("timeout", seconds(d))
+	c.p.Set("timeout", pystr.Seconds(d))
 	return c
 }
 
 // Timeouts sets separate connect and read timeouts ("timeout": [connect, read]).
 func (c *Call) Timeouts(connect, read time.Duration) *Call {
-	c.p.Set("timeout", []any{seconds(connect), seconds(read)})
+	c.p.Set("timeout", []any{pystr.Seconds(connect), pystr.Seconds(read)})
 	return c
 }
 
@@ -115,17 +117,9 @@ func (c *Call) Want(tolerance any) *chaostest.Activity { return c.Activity().Wan
 // Do sends the request now, outside any experiment, and returns its output
 // {status, headers, body}. Errors are those of Run.
 func (c *Call) Do(ctx context.Context) (*journal.Object, error) {
-	out, err := Run(ctx, chaostest.Env{}, c.p)
+	out, err := Run(ctx, provider.Env{}, c.p)
 	if err != nil {
 		return nil, err
 	}
 	return out.(*journal.Object), nil
-}
-
-// seconds writes d in seconds, as an integer when it is whole.
-func seconds(d time.Duration) any {
-	if d%time.Second == 0 {
-		return int64(d / time.Second)
-	}
-	return d.Seconds()
 }

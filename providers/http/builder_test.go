@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
 	"github.com/chaostest/chaostest/providers/http"
 )
@@ -48,8 +49,8 @@ func TestBuilderActivity(t *testing.T) {
 	a := http.Get("http://h/").Timeout(3 * time.Second).Named("app-responds").Want(200)
 	assert.Equal(t, `{"type":"probe","name":"app-responds","provider":{"type":"http","url":"http://h/","timeout":3},"tolerance":200}`, jsonOf(t, a.Object()))
 
-	a = http.Post("http://h/").Want([]int{200, 201})
-	assert.Equal(t, `{"type":"probe","name":"","provider":{"type":"http","url":"http://h/","method":"POST"},"tolerance":[200,201]}`, jsonOf(t, a.Object()))
+	a = http.Post("http://h/").Want(chaostest.OneOf(200, 201))
+	assert.Equal(t, `{"type":"probe","name":"","provider":{"type":"http","url":"http://h/","method":"POST"},"tolerance":{"type":"go","func":"chaostest.OneOf","values":[200,201]}}`, jsonOf(t, a.Object()))
 
 	c := http.Get("http://h/")
 	a1, a2 := c.Activity(), c.Named("second")

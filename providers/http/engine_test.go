@@ -12,13 +12,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
 	_ "github.com/chaostest/chaostest/providers/process"
 )
 
 // TestThroughTheEngine runs an experiment file with http and process providers through
-// chaostest.Run and checks what the journal records for them (compat §3.2).
+// engine.Run and checks what the journal records for them (compat §3.2).
 func TestThroughTheEngine(t *testing.T) {
 	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -30,7 +30,7 @@ func TestThroughTheEngine(t *testing.T) {
 	refused := "http://" + l.Addr().String() + "/"
 	require.NoError(t, l.Close())
 
-	exp, err := chaostest.Parse([]byte(fmt.Sprintf(`{
+	exp, err := engine.Parse([]byte(fmt.Sprintf(`{
   "title": "http and process providers",
   "description": "engine wiring",
   "configuration": {"base": %q},
@@ -52,7 +52,7 @@ func TestThroughTheEngine(t *testing.T) {
 }`, srv.URL, refused)), "json")
 	require.NoError(t, err)
 
-	j, err := chaostest.Run(context.Background(), exp, chaostest.Settings{})
+	j, err := engine.Run(context.Background(), exp, engine.Settings{})
 	require.NoError(t, err)
 	assert.Equal(t, journal.StatusCompleted, j.Status, "failed method actions leave the run completed")
 	assert.False(t, j.Deviated)
@@ -79,12 +79,12 @@ func TestThroughTheEngine(t *testing.T) {
 // TestCrashAbortsTheMethod checks that a request Chaos Toolkit does not catch (a bad scheme)
 // aborts the run.
 func TestCrashAbortsTheMethod(t *testing.T) {
-	exp, err := chaostest.Parse([]byte(`{
+	exp, err := engine.Parse([]byte(`{
   "title": "bad scheme", "description": "d",
   "method": [{"type": "action", "name": "ftp", "provider": {"type": "http", "url": "ftp://127.0.0.1/"}}]
 }`), "json")
 	require.NoError(t, err)
-	j, err := chaostest.Run(context.Background(), exp, chaostest.Settings{})
+	j, err := engine.Run(context.Background(), exp, engine.Settings{})
 	require.NoError(t, err)
 	assert.Equal(t, journal.StatusAborted, j.Status)
 	require.Len(t, j.Run, 1)

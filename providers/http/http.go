@@ -29,23 +29,27 @@
 //   - Redirects are followed (at most 30).
 //
 // The output is an ordered object {status, headers, body}. body is the JSON value of the
-// response when its Content-Type is exactly "application/json" ("; charset=utf-8" does not
-// count) and its text otherwise (charset from Content-Type; text/* without a charset as
+// response when its Content-Type (the header name in any case, as requests' CaseInsensitiveDict)
+// is exactly "application/json" ("; charset=utf-8" does not count) and its text otherwise (charset from Content-Type; text/* without a charset as
 // ISO-8859-1, as requests does; otherwise UTF-8 when valid, else Latin-1). A 4xx or 5xx status
 // is not an error.
 //
-// Errors: a connection that cannot be made (refused, TLS failure, reset) fails the activity with
+// Header names are journaled as the server spelt them ("Content-type" stays "Content-type"), so
+// a jsonpath tolerance on $.headers['Content-type'] matches as it does with Chaos Toolkit.
+//
+// Errors: a connection that cannot be made (refused, TLS failure, reset) or a response cut short
+// (reset mid-body, closed before Content-Length bytes) fails the activity with
 // "failed to connect to <url>: <error>"; a read timeout with "activity took too long to
 // complete". Errors requests raises as something else (a bad scheme or url, a malformed header,
 // an unsubstituted or bad timeout, a JSON response that does not parse, too many redirects) are
-// chaostest.Crash errors, which abort the run as in Chaos Toolkit. Cancelling the context stops
+// provider.Crash errors, which abort the run as in Chaos Toolkit. Cancelling the context stops
 // the request; the error then wraps ctx.Err().
 //
 // # Where chaostest differs from Chaos Toolkit
 //
-//   - Response header names are canonicalised by Go ("Content-Type", "X-Powered-By", "Etag"),
-//     where requests keeps the server's casing, and they are sorted by name where requests keeps
-//     the server's order. Repeated headers are joined with ", " as requests does.
+//   - Response headers are sorted by name where requests keeps the server's order (their names
+//     keep the server's spelling, the first one seen for a repeated header, as urllib3 does).
+//     Repeated headers are joined with ", " as requests does.
 //   - Request header names are sent in Go's canonical form too (HTTP header names are
 //     case-insensitive, so servers see no difference).
 //   - The text after "failed to connect to <url>: " is Go's error ("dial tcp 127.0.0.1:1:
@@ -73,6 +77,7 @@ import (
 	"mime"
 	"net"
 	nethttp "net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -84,26 +89,28 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/internal/capped"
 	"github.com/chaostest/chaostest/internal/pystr"
+	"github.com/chaostest/chaostest/internal/reuse"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // TypeName is the provider type this package registers.
 const TypeName = "http"
 
 func init() {
-	chaostest.RegisterProviderType(chaostest.ProviderType{Name: TypeName, Validate: Validate, Run: Run})
+	provider.RegisterProviderType(provider.ProviderType{Name: TypeName, Validate: Validate, Run: Run})
 }
 
 // Validate checks an http provider object as chaoslib's validate_http_activity does: it must
 // have a (truthy) url, and headers, when given, must be a mapping. activity is unused; it is
-// there to match chaostest.ProviderType.
-func Validate(provider *journal.Object, activity string) error {
-	if !pyTruthy(provider.Value("url")) {
+// there to match provider.ProviderType.
+func Validate(prov *journal.Object, activity string) error {
+	if !pyTruthy(prov.Value("url")) {
 		return errors.New("a HTTP activity must have a URL")
 	}
-	if h := provider.Value("headers"); pyTruthy(h) {
+	if h := prov.Value("headers"); pyTruthy(h) {
 		if _, ok := h.(*journal.Object); !ok {
 			return errors.New("a HTTP activities expect headers as a mapping")
 		}
@@ -123,6 +130,7 @@ type request struct {
 	connect time.Duration
 	read    time.Duration
 	tls     *tls.Config
+	lazyTLS func() (*tls.Config, error) // for an http URL: the TLS settings of a redirect to https
 	retries int
 	idempot bool
 }
@@ -130,8 +138,8 @@ type request struct {
 // Run executes an http provider object: it substitutes the keys Chaos Toolkit substitutes,
 // sends the request and returns {status, headers, body} as an ordered *journal.Object. See the
 // package documentation for the rules and the errors.
-func Run(ctx context.Context, env chaostest.Env, provider *journal.Object) (any, error) {
-	req, err := prepare(env, provider)
+func Run(ctx context.Context, env provider.Env, prov *journal.Object) (any, error) {
+	req, err := prepare(env, prov)
 	if err != nil {
 		return nil, err
 	}
@@ -139,12 +147,12 @@ func Run(ctx context.Context, env chaostest.Env, provider *journal.Object) (any,
 }
 
 func crashf(format string, args ...any) error {
-	return chaostest.Crash(fmt.Errorf(format, args...))
+	return provider.Crash(fmt.Errorf(format, args...))
 }
 
 // prepare reads and checks the provider object in the order requests does: url, headers, body,
 // scheme, TLS settings, timeout.
-func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
+func prepare(env provider.Env, p *journal.Object) (*request, error) {
 	r := &request{method: "GET"}
 	rawURL := env.Substitute(p.Value("url"))
 	u, ok := rawURL.(string)
@@ -187,7 +195,7 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 		if r.method == "GET" {
 			q, err := encodeParams(args)
 			if err != nil {
-				return nil, chaostest.Crash(err)
+				return nil, provider.Crash(err)
 			}
 			if q != "" {
 				if pu.RawQuery != "" {
@@ -211,7 +219,7 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 		} else {
 			for _, k := range obj.Keys() {
 				v := obj.Value(k)
-				if !validHeaderName.MatchString(k) {
+				if !validHeaderName().MatchString(k) {
 					return nil, crashf("Invalid leading whitespace, reserved character(s), or return character(s) in header name: %s", pystr.Repr(k))
 				}
 				if v == nil {
@@ -221,7 +229,7 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 				if !ok {
 					return nil, crashf("Header part (%s) from (%s, %s) must be of type str or bytes, not %s", pystr.Repr(v), pystr.Repr(k), pystr.Repr(v), pyTypeName(v))
 				}
-				if !validHeaderValue.MatchString(s) {
+				if !validHeaderValue().MatchString(s) {
 					return nil, crashf("Invalid leading whitespace, reserved character(s), or return character(s) in header value: %s", pystr.Repr(s))
 				}
 			}
@@ -235,14 +243,14 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 			if args != nil {
 				var b strings.Builder
 				if err := pyJSON(&b, args); err != nil {
-					return nil, chaostest.Crash(err)
+					return nil, provider.Crash(err)
 				}
 				r.body, r.hasBody = []byte(b.String()), true
 			}
 		} else if pyTruthy(args) {
 			s, err := encodeParams(args)
 			if err != nil {
-				return nil, chaostest.Crash(err)
+				return nil, provider.Crash(err)
 			}
 			r.body, r.hasBody = []byte(s), true
 			if _, raw := args.(string); !raw {
@@ -256,12 +264,17 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 		return nil, crashf("No connection adapters were found for %s", pystr.Repr(target))
 	}
 
-	// TLS (HTTPAdapter.cert_verify).
-	cfg, err := tlsConfig(p)
-	if err != nil {
-		return nil, err
+	// TLS (HTTPAdapter.cert_verify, which looks at the CA bundle only for an https URL: for
+	// an http one the bundle is read when a redirect leads to https).
+	if strings.HasPrefix(lower, "https://") {
+		cfg, err := tlsConfig(p)
+		if err != nil {
+			return nil, err
+		}
+		r.tls = cfg
+	} else {
+		r.lazyTLS = func() (*tls.Config, error) { return tlsConfig(p) }
 	}
-	r.tls = cfg
 
 	// Retries.
 	if mr, ok := p.Get("max_retries"); ok && pyTruthy(mr) {
@@ -278,17 +291,18 @@ func prepare(env chaostest.Env, p *journal.Object) (*request, error) {
 	}
 
 	// Timeout (HTTPAdapter.send, urllib3 Timeout).
+	var err error
 	r.connect, r.read, err = parseTimeout(env.Substitute(p.Value("timeout")))
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	return r, nil
 }
 
 // The header checks of requests (utils._HEADER_VALIDATORS for str).
 var (
-	validHeaderName  = regexp.MustCompile(`^[^:\s][^:\r\n]*$`)
-	validHeaderValue = regexp.MustCompile(`^\S[^\r\n]*$|^$`)
+	validHeaderName  = lazyRegexp(`^[^:\s][^:\r\n]*$`)
+	validHeaderValue = lazyRegexp(`^\S[^\r\n]*$|^$`)
 )
 
 // pyTypeName names a JSON value's Python type, for messages that quote Python's.
@@ -333,7 +347,7 @@ func tlsConfig(p *journal.Object) (*tls.Config, error) {
 	}
 	pool, err := loadCAs(path)
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	return &tls.Config{RootCAs: pool}, nil
 }
@@ -518,6 +532,39 @@ type call struct {
 	*request
 	left     atomic.Int64 // retries left
 	attempts atomic.Int64 // connection attempts made
+
+	mu   sync.Mutex
+	last *headerConn // the latest connection: the final response is read from it
+}
+
+// record wraps a new connection so that its response's header names are kept as sent.
+func (c *call) record(conn net.Conn) net.Conn {
+	hc := &headerConn{Conn: conn}
+	c.mu.Lock()
+	c.last = hc
+	c.mu.Unlock()
+	return hc
+}
+
+// gotConn notes the connection a request goes out on; a kept connection forgets the header
+// names of its previous response.
+func (c *call) gotConn(info httptrace.GotConnInfo) {
+	hc, ok := info.Conn.(*headerConn)
+	if !ok {
+		return
+	}
+	if info.Reused {
+		hc.reset()
+	}
+	c.mu.Lock()
+	c.last = hc
+	c.mu.Unlock()
+}
+
+func (c *call) lastConn() *headerConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 // deadlineConn sets a read deadline before each read, so a read timeout bounds every wait for
@@ -537,7 +584,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 // dialOnce opens one TCP connection (and does the TLS handshake when cfg is not nil).
 func (c *call) dialOnce(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
 	c.attempts.Add(1)
-	d := net.Dialer{Timeout: c.connect}
+	d := net.Dialer{Timeout: c.connect, KeepAlive: -1} // urllib3 sets no TCP keep-alive
 	raw, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, &connError{err}
@@ -545,7 +592,7 @@ func (c *call) dialOnce(ctx context.Context, network, addr string, cfg *tls.Conf
 	conn := &deadlineConn{Conn: raw}
 	if cfg == nil {
 		conn.timeout.Store(int64(c.read))
-		return conn, nil
+		return c.record(conn), nil
 	}
 	conn.timeout.Store(int64(c.connect))
 	cfg = cfg.Clone()
@@ -567,7 +614,7 @@ func (c *call) dialOnce(ctx context.Context, network, addr string, cfg *tls.Conf
 		return nil, &connError{err}
 	}
 	conn.timeout.Store(int64(c.read))
-	return tc, nil
+	return c.record(tc), nil
 }
 
 // dial retries dialOnce while the budget allows, as urllib3 retries connection errors.
@@ -587,24 +634,78 @@ func (c *call) dial(ctx context.Context, network, addr string, cfg *tls.Config) 
 	}
 }
 
+// callKey is the context key under which a request's dial functions find its call.
+type callKey struct{}
+
+// callOf returns the call a dial belongs to (dials run under the request's context values).
+func callOf(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+// newTransport returns a transport whose dials go through the call found in their context.
+// keepAlive keeps connections for the next request (continuous checks, see internal/reuse);
+// otherwise every request has its own connection, as Chaos Toolkit's session per activity.
+func newTransport(cfg *tls.Config, connect time.Duration, keepAlive bool) *nethttp.Transport {
+	return &nethttp.Transport{
+		Proxy: nethttp.ProxyFromEnvironment,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return callOf(ctx).dial(ctx, network, addr, nil)
+		},
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c := callOf(ctx)
+			cfg := c.tls
+			if cfg == nil {
+				var err error
+				if cfg, err = c.lazyTLS(); err != nil {
+					return nil, err
+				}
+			}
+			return c.dial(ctx, network, addr, cfg)
+		},
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: connect,
+		DisableKeepAlives:   !keepAlive,
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 1,
+	}
+}
+
+// pooled is a keep-alive transport kept in a reuse scope.
+type pooled struct{ tr *nethttp.Transport }
+
+func (p pooled) Close() error { p.tr.CloseIdleConnections(); return nil }
+
+// poolKey tells apart the transports a reuse scope keeps: what a transport fixes for all its
+// requests (timeouts and TLS settings).
+type poolKey struct {
+	connect, read time.Duration
+	insecure      bool
+	roots         any
+}
+
+// transport returns the transport for r: a kept keep-alive one inside a reuse scope, else a new
+// one (with close, which ends it) that opens one connection for this request.
+func (r *request) transport(ctx context.Context) (tr *nethttp.Transport, done func()) {
+	key := poolKey{connect: r.connect, read: r.read}
+	if r.tls != nil {
+		key.insecure, key.roots = r.tls.InsecureSkipVerify, r.tls.RootCAs
+	}
+	if v := reuse.Get(ctx, key, func() io.Closer { return pooled{newTransport(r.tls, r.connect, true)} }); v != nil {
+		return v.(pooled).tr, func() {}
+	}
+	tr = newTransport(r.tls, r.connect, false)
+	return tr, tr.CloseIdleConnections
+}
+
 // do sends the request and builds the output.
 func (r *request) do(ctx context.Context) (any, error) {
 	c := &call{request: r}
 	c.left.Store(int64(r.retries))
-	tr := &nethttp.Transport{
-		Proxy: nethttp.ProxyFromEnvironment,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return c.dial(ctx, network, addr, nil)
-		},
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return c.dial(ctx, network, addr, r.tls)
-		},
-		TLSClientConfig:     r.tls,
-		TLSHandshakeTimeout: r.connect,
-		DisableKeepAlives:   true,
-		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
+	tr, done := r.transport(ctx)
+	defer done()
+	ctx = context.WithValue(ctx, callKey{}, c)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: c.gotConn})
 	client := &nethttp.Client{
 		Transport: tr,
 		CheckRedirect: func(req *nethttp.Request, via []*nethttp.Request) error {
@@ -617,7 +718,7 @@ func (r *request) do(ctx context.Context) (any, error) {
 	for {
 		resp, err := c.send(ctx, client)
 		if err == nil {
-			return r.output(ctx, resp)
+			return r.output(ctx, resp, c.lastConn())
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("http request to %s stopped: %w", r.url, ctx.Err())
@@ -629,12 +730,12 @@ func (r *request) do(ctx context.Context) (any, error) {
 		)
 		switch {
 		case errors.As(err, &re):
-			return nil, chaostest.Crash(re)
+			return nil, provider.Crash(re)
 		case errors.As(err, &ce):
 			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, ce.err)
 		case c.attempts.Load() == 0:
 			// Nothing was sent: the request itself is at fault.
-			return nil, chaostest.Crash(err)
+			return nil, provider.Crash(err)
 		}
 		inner := err
 		if errors.As(err, &ue) {
@@ -668,7 +769,7 @@ func (r *request) send(ctx context.Context, client *nethttp.Client) (*nethttp.Re
 	}
 	req, err := nethttp.NewRequestWithContext(ctx, r.method, r.target, body)
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	req.Header.Set("Accept", "*/*")
 	req.Header.Set("Accept-Encoding", "gzip, deflate")
@@ -696,18 +797,19 @@ func (r *request) send(ctx context.Context, client *nethttp.Client) (*nethttp.Re
 }
 
 // output reads the response into {status, headers, body}.
-func (r *request) output(ctx context.Context, resp *nethttp.Response) (any, error) {
+// A body that cannot be read whole (the connection reset or closed before Content-Length bytes,
+// a read timeout) fails the activity as a connection error: the server did not answer.
+func (r *request) output(ctx context.Context, resp *nethttp.Response, conn *headerConn) (any, error) {
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	raw, rawCut, err := capped.ReadAll(resp.Body) // at most capped.Max bytes are held
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("http request to %s stopped: %w", r.url, ctx.Err())
-		case isTimeout(err):
-			// requests turns a read timeout while reading the body into a ConnectionError.
-			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, err)
 		default:
-			return nil, crashf("Connection broken while reading the response from %s: %v", r.url, err)
+			// requests turns a read timeout while reading the body into a ConnectionError; a
+			// body cut short (reset, or closed before Content-Length bytes) fails the same way.
+			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, err)
 		}
 	}
 	headers := &journal.Object{}
@@ -724,14 +826,25 @@ func (r *request) output(ctx context.Context, resp *nethttp.Response) (any, erro
 		if k == "Transfer-Encoding" && vals == nil {
 			vals = resp.TransferEncoding
 		}
-		headers.Set(k, strings.Join(vals, ", "))
+		headers.Set(conn.spelling(k), strings.Join(vals, ", "))
 	}
-	content, err := decodeContent(raw, resp.Header.Values("Content-Encoding"))
-	if err != nil {
-		return nil, chaostest.Crash(err)
+	content, decodedCut, err := decodeContent(raw, resp.Header.Values("Content-Encoding"))
+	if err != nil && !(rawCut && capped.IsUnexpectedEOF(err)) { // a cut compressed body ends early
+		return nil, provider.Crash(err)
 	}
+	cut := rawCut || decodedCut
 	ct := strings.Join(resp.Header.Values("Content-Type"), ", ")
 	var body any
+	if cut {
+		body = decodeText(content, ct) // a cut JSON body is kept as its text
+		out := journal.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body)
+		size := int64(-1)
+		if !decodedCut && len(resp.Header.Values("Content-Encoding")) == 0 && resp.ContentLength > 0 {
+			size = resp.ContentLength
+		}
+		capped.Record(out, "body", len(content), size)
+		return out, nil
+	}
 	if ct == "application/json" {
 		body, err = journal.DecodeJSON(content)
 		if err != nil {
@@ -744,8 +857,9 @@ func (r *request) output(ctx context.Context, resp *nethttp.Response) (any, erro
 }
 
 // decodeContent undoes the gzip and deflate Content-Encodings urllib3 decodes, last applied
-// first; other encodings are left alone.
-func decodeContent(b []byte, encodings []string) ([]byte, error) {
+// first; other encodings are left alone. At most capped.Max decoded bytes are kept: cut says
+// there were more. The error of a stream that ends early comes with what was decoded of it.
+func decodeContent(b []byte, encodings []string) ([]byte, bool, error) {
 	var list []string
 	for _, e := range encodings {
 		for _, p := range strings.Split(e, ",") {
@@ -760,26 +874,30 @@ func decodeContent(b []byte, encodings []string) ([]byte, error) {
 			out []byte
 			err error
 		)
+		var cut bool
 		if list[i] == "deflate" {
 			var zr io.ReadCloser
 			if zr, err = zlib.NewReader(bytes.NewReader(b)); err == nil {
-				out, err = io.ReadAll(zr)
+				out, cut, err = capped.ReadAll(zr)
 			}
-			if err != nil { // raw deflate without the zlib header, as urllib3 accepts
-				out, err = io.ReadAll(flate.NewReader(bytes.NewReader(b)))
+			if err != nil && len(out) == 0 { // raw deflate without the zlib header, as urllib3 accepts
+				out, cut, err = capped.ReadAll(flate.NewReader(bytes.NewReader(b)))
 			}
 		} else {
 			var gr *gzip.Reader
 			if gr, err = gzip.NewReader(bytes.NewReader(b)); err == nil {
-				out, err = io.ReadAll(gr)
+				out, cut, err = capped.ReadAll(gr)
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("Received response with content-encoding: %s, but failed to decode it: %v", list[i], err)
+			return out, false, fmt.Errorf("Received response with content-encoding: %s, but failed to decode it: %w", list[i], err)
+		}
+		if cut {
+			return out, true, nil // a decompression bomb stops here
 		}
 		b = out
 	}
-	return b, nil
+	return b, false, nil
 }
 
 // decodeText is requests' Response.text: the charset of the Content-Type, ISO-8859-1 for text
@@ -836,4 +954,10 @@ func latin1(b []byte) string {
 		rs[i] = rune(c)
 	}
 	return string(rs)
+}
+
+// lazyRegexp compiles expr on first use, so that package initialisation stays cheap for
+// commands that never need it (chaostest version starts in a few milliseconds).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

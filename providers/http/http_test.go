@@ -28,12 +28,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // provider parses a provider object written as JSON, with fmt verbs filled from args.
-func provider(t testing.TB, format string, args ...any) *journal.Object {
+func provObj(t testing.TB, format string, args ...any) *journal.Object {
 	t.Helper()
 	var o journal.Object
 	require.NoError(t, json.Unmarshal([]byte(fmt.Sprintf(format, args...)), &o))
@@ -51,7 +51,7 @@ func toJSON(t testing.TB, v any) string {
 // run runs a provider object with an empty environment.
 func run(t testing.TB, p *journal.Object) (*journal.Object, error) {
 	t.Helper()
-	out, err := Run(context.Background(), chaostest.Env{}, p)
+	out, err := Run(context.Background(), provider.Env{}, p)
 	if err != nil {
 		require.Nil(t, out, "a failed run must return no output")
 		return nil, err
@@ -156,7 +156,7 @@ func newServer(t testing.TB) *httptest.Server {
 }
 
 func TestRegistered(t *testing.T) {
-	pt, ok := chaostest.LookupProviderType("http")
+	pt, ok := provider.LookupProviderType("http")
 	require.True(t, ok, "the http provider type is not registered")
 	assert.Equal(t, "http", pt.Name)
 	assert.NotNil(t, pt.Validate)
@@ -179,7 +179,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Validate(provider(t, "%s", tt.provider), "probe")
+			err := Validate(provObj(t, "%s", tt.provider), "probe")
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
@@ -211,7 +211,7 @@ func TestOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := run(t, provider(t, `{"type":"http","url":%q}`, srv.URL+tt.path))
+			out, err := run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+tt.path))
 			require.NoError(t, err)
 			assert.Equal(t, []string{"status", "headers", "body"}, out.Keys())
 			assert.Equal(t, tt.status, out.Value("status"))
@@ -234,16 +234,16 @@ func TestOutput(t *testing.T) {
 
 func TestResponseHeaders(t *testing.T) {
 	srv := newServer(t)
-	out, err := run(t, provider(t, `{"type":"http","url":%q}`, srv.URL+"/headers"))
+	out, err := run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/headers"))
 	require.NoError(t, err)
 	h := out.Value("headers").(*journal.Object)
-	// Go canonicalises header names (requests would keep "x-lower-case") and they are sorted.
-	assert.Equal(t, []string{"Content-Length", "Content-Type", "Date", "Set-Cookie", "X-Lower-Case"}, h.Keys())
-	assert.Equal(t, "kept", h.Value("X-Lower-Case"))
+	// Names keep the server's spelling, as requests keeps them; they are sorted by name.
+	assert.Equal(t, []string{"Content-Length", "Content-Type", "Date", "Set-Cookie", "x-lower-case"}, h.Keys())
+	assert.Equal(t, "kept", h.Value("x-lower-case"))
 	assert.Equal(t, "a=1, b=2", h.Value("Set-Cookie"), "repeated headers are joined as requests joins them")
 	assert.Equal(t, "2", h.Value("Content-Length"))
 
-	out, err = run(t, provider(t, `{"type":"http","url":%q}`, srv.URL+"/gzip"))
+	out, err = run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/gzip"))
 	require.NoError(t, err)
 	h = out.Value("headers").(*journal.Object)
 	assert.Equal(t, "gzip", h.Value("Content-Encoding"), "the server's Content-Encoding is kept, as requests keeps it")
@@ -282,7 +282,7 @@ func TestRequestShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := run(t, provider(t, tt.provider, echo))
+			out, err := run(t, provObj(t, tt.provider, echo))
 			require.NoError(t, err)
 			got := out.Value("body").(*journal.Object)
 			assert.Equal(t, tt.method, got.Value("method"))
@@ -295,19 +295,19 @@ func TestRequestShape(t *testing.T) {
 
 func TestRequestHeaders(t *testing.T) {
 	srv := newServer(t)
-	out, err := run(t, provider(t, `{"type":"http","url":%q,"headers":{"X-Token":"s3cret","Accept":"text/plain","User-Agent":null}}`, srv.URL+"/echo"))
+	out, err := run(t, provObj(t, `{"type":"http","url":%q,"headers":{"X-Token":"s3cret","Accept":"text/plain","User-Agent":null}}`, srv.URL+"/echo"))
 	require.NoError(t, err)
 	got := out.Value("body").(*journal.Object)
 	assert.Equal(t, "s3cret", got.Value("x_token"))
 	assert.Equal(t, []any{"text/plain"}, got.Value("accept"), "a provider header replaces the default")
 	assert.Nil(t, got.Value("user_agent"), "a null header removes it")
 
-	out, err = run(t, provider(t, `{"type":"http","url":%q}`, srv.URL+"/echo"))
+	out, err = run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/echo"))
 	require.NoError(t, err)
 	got = out.Value("body").(*journal.Object)
 	assert.Equal(t, []any{"*/*"}, got.Value("accept"), "requests sends Accept: */* by default")
 
-	out, err = run(t, provider(t, `{"type":"http","url":%q,"headers":{"Host":"example.test"}}`, srv.URL+"/echo"))
+	out, err = run(t, provObj(t, `{"type":"http","url":%q,"headers":{"Host":"example.test"}}`, srv.URL+"/echo"))
 	require.NoError(t, err)
 	assert.Equal(t, "example.test", out.Value("body").(*journal.Object).Value("host"))
 }
@@ -335,14 +335,14 @@ func refusedURL(t testing.TB) (string, string) {
 
 func TestConnectionErrors(t *testing.T) {
 	u, addr := refusedURL(t)
-	_, err := run(t, provider(t, `{"type":"http","url":%q,"timeout":2}`, u))
+	_, err := run(t, provObj(t, `{"type":"http","url":%q,"timeout":2}`, u))
 	require.Error(t, err)
-	var crash *chaostest.CrashError
+	var crash *provider.CrashError
 	assert.False(t, errors.As(err, &crash), "a refused connection is an ActivityFailed, not a crash")
 	assert.Equal(t, "failed to connect to "+u+": dial tcp "+addr+": connect: connection refused", err.Error())
 
 	tlsSrv := newTLSServer(t)
-	_, err = run(t, provider(t, `{"type":"http","url":%q}`, tlsSrv.URL))
+	_, err = run(t, provObj(t, `{"type":"http","url":%q}`, tlsSrv.URL))
 	require.Error(t, err)
 	assert.False(t, errors.As(err, &crash))
 	assert.True(t, strings.HasPrefix(err.Error(), "failed to connect to "+tlsSrv.URL+": tls: failed to verify certificate: x509: certificate signed by unknown authority"), "got %q", err)
@@ -367,7 +367,7 @@ func TestVerifyTLS(t *testing.T) {
 	t.Setenv("CURL_CA_BUNDLE", "")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := run(t, provider(t, `{"type":"http","url":%q%s}`, srv.URL, tt.verify))
+			out, err := run(t, provObj(t, `{"type":"http","url":%q%s}`, srv.URL, tt.verify))
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -380,7 +380,7 @@ func TestVerifyTLS(t *testing.T) {
 
 	// As requests does, verify_tls true trusts the REQUESTS_CA_BUNDLE bundle when it is set.
 	t.Setenv("REQUESTS_CA_BUNDLE", caFile)
-	out, err := run(t, provider(t, `{"type":"http","url":%q}`, srv.URL))
+	out, err := run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL))
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), out.Value("status"))
 }
@@ -407,7 +407,7 @@ func TestCrashes(t *testing.T) {
 		{"header value with newline", `{"type":"http","url":%q,"headers":{"X-N":"a\nb"}}`, `Invalid leading whitespace, reserved character(s), or return character(s) in header value: 'a\nb'`},
 		{"header name with colon", `{"type":"http","url":%q,"headers":{"X:N":"a"}}`, `Invalid leading whitespace, reserved character(s), or return character(s) in header name: 'X:N'`},
 		{"method not a string", `{"type":"http","url":%q,"method":1}`, "http method must be a string, not integer 1"},
-		{"bad JSON response", `{"type":"http","url":"%s/bad-json"}`, "the response of " + srv.URL + "/bad-json says application/json but its body is not JSON: invalid character 'o' in literal null (expecting 'u')"},
+		{"bad JSON response", `{"type":"http","url":"%s/bad-json"}`, "the response of " + srv.URL + "/bad-json says application/json but its body is not JSON: line 1, column 2: invalid character 'o' in literal null (expecting 'u')"},
 		{"too many redirects", `{"type":"http","url":"%s/loop"}`, "Exceeded 30 redirects."},
 	}
 	for _, tt := range tests {
@@ -416,10 +416,10 @@ func TestCrashes(t *testing.T) {
 			if strings.Contains(p, "%") {
 				p = fmt.Sprintf(p, srv.URL)
 			}
-			_, err := run(t, provider(t, "%s", p))
+			_, err := run(t, provObj(t, "%s", p))
 			require.Error(t, err)
-			var crash *chaostest.CrashError
-			assert.True(t, errors.As(err, &crash), "want a chaostest.Crash error, got %T: %v", err, err)
+			var crash *provider.CrashError
+			assert.True(t, errors.As(err, &crash), "want a provider.Crash error, got %T: %v", err, err)
 			assert.Equal(t, tt.want, err.Error())
 		})
 	}
@@ -436,9 +436,9 @@ func TestTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := run(t, provider(t, tt.provider, srv.URL))
+			_, err := run(t, provObj(t, tt.provider, srv.URL))
 			require.Error(t, err)
-			var crash *chaostest.CrashError
+			var crash *provider.CrashError
 			assert.False(t, errors.As(err, &crash), "a timeout is an ActivityFailed, got a crash: %v", err)
 			assert.Equal(t, tt.want, err.Error())
 		})
@@ -450,7 +450,7 @@ func TestTimeouts(t *testing.T) {
 		`{"type":"http","url":"%s/stall","timeout":0.2,"max_retries":1}`,
 		`{"type":"http","url":"%s/stall-body","timeout":0.2}`,
 	} {
-		_, err := run(t, provider(t, p, srv.URL))
+		_, err := run(t, provObj(t, p, srv.URL))
 		require.Error(t, err)
 		assert.True(t, strings.HasPrefix(err.Error(), "failed to connect to "+srv.URL+"/stall"), "got %q", err)
 		assert.Contains(t, err.Error(), "i/o timeout")
@@ -490,7 +490,7 @@ func TestConnectTimeout(t *testing.T) {
 		{`{"type":"http","url":%q,"timeout":0.1,"max_retries":2}`, 3},
 	} {
 		attempts.Store(0)
-		_, err := run(t, provider(t, tt.provider, u))
+		_, err := run(t, provObj(t, tt.provider, u))
 		require.Error(t, err)
 		assert.Equal(t, "failed to connect to "+u+": dial tcp "+addr+": i/o timeout", err.Error())
 		assert.Equal(t, tt.attempts, attempts.Load(), tt.provider)
@@ -499,7 +499,7 @@ func TestConnectTimeout(t *testing.T) {
 	// Cancelling the context stops a hanging connect, retries or not.
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err := Run(ctx, chaostest.Env{}, provider(t, `{"type":"http","url":%q,"max_retries":5}`, u))
+	_, err := Run(ctx, provider.Env{}, provObj(t, `{"type":"http","url":%q,"max_retries":5}`, u))
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -507,14 +507,14 @@ func TestContextCancellation(t *testing.T) {
 	srv := newServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err := Run(ctx, chaostest.Env{}, provider(t, `{"type":"http","url":"%s/stall"}`, srv.URL))
+	_, err := Run(ctx, provider.Env{}, provObj(t, `{"type":"http","url":"%s/stall"}`, srv.URL))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, "http request to "+srv.URL+"/stall stopped: context canceled", err.Error())
 
 	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err = Run(ctx, chaostest.Env{}, provider(t, `{"type":"http","url":"%s/stall-body"}`, srv.URL))
+	_, err = Run(ctx, provider.Env{}, provObj(t, `{"type":"http","url":"%s/stall-body"}`, srv.URL))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
@@ -557,13 +557,13 @@ func TestMaxRetriesConnect(t *testing.T) {
 	})
 
 	// Without retries the first refusal fails the activity.
-	_, err := run(t, provider(t, `{"type":"http","url":%q}`, u))
+	_, err := run(t, provObj(t, `{"type":"http","url":%q}`, u))
 	require.Error(t, err)
 	assert.Equal(t, "failed to connect to "+u+": dial tcp "+addr+": connect: connection refused", err.Error())
 	assert.Equal(t, int64(1), failures.Load())
 
 	// With two retries, the third attempt connects.
-	out, err := run(t, provider(t, `{"type":"http","url":%q,"max_retries":2}`, u))
+	out, err := run(t, provObj(t, `{"type":"http","url":%q,"max_retries":2}`, u))
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), out.Value("status"))
 	assert.Equal(t, int64(2), failures.Load())
@@ -573,7 +573,7 @@ func TestMaxRetriesExhausted(t *testing.T) {
 	u, addr := refusedURL(t)
 	var attempts atomic.Int64
 	setDialFailed(t, func(int) { attempts.Add(1) })
-	_, err := run(t, provider(t, `{"type":"http","url":%q,"max_retries":3}`, u))
+	_, err := run(t, provObj(t, `{"type":"http","url":%q,"max_retries":3}`, u))
 	require.Error(t, err)
 	assert.Equal(t, "failed to connect to "+u+": dial tcp "+addr+": connect: connection refused", err.Error())
 	assert.Equal(t, int64(4), attempts.Load(), "one attempt and three retries")
@@ -594,19 +594,19 @@ func TestMaxRetriesRead(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	out, err := run(t, provider(t, `{"type":"http","url":%q,"max_retries":2}`, srv.URL))
+	out, err := run(t, provObj(t, `{"type":"http","url":%q,"max_retries":2}`, srv.URL))
 	require.NoError(t, err, "a GET is retried after a dropped connection")
 	assert.Equal(t, int64(200), out.Value("status"))
 	assert.Equal(t, int64(3), hits.Load())
 
 	hits.Store(0)
-	_, err = run(t, provider(t, `{"type":"http","url":%q,"method":"POST","max_retries":2}`, srv.URL))
+	_, err = run(t, provObj(t, `{"type":"http","url":%q,"method":"POST","max_retries":2}`, srv.URL))
 	require.Error(t, err, "a POST is not retried after the request was sent")
 	assert.True(t, strings.HasPrefix(err.Error(), "failed to connect to "+srv.URL+": "), "got %q", err)
 	assert.Equal(t, int64(1), hits.Load())
 
 	hits.Store(0)
-	_, err = run(t, provider(t, `{"type":"http","url":%q}`, srv.URL))
+	_, err = run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL))
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "failed to connect to "+srv.URL+": "), "got %q", err)
 	assert.Contains(t, err.Error(), "EOF")
@@ -614,13 +614,13 @@ func TestMaxRetriesRead(t *testing.T) {
 
 func TestSubstitution(t *testing.T) {
 	srv := newServer(t)
-	env := chaostest.Env{Configuration: map[string]any{
+	env := provider.Env{Configuration: map[string]any{
 		"base":    srv.URL,
 		"token":   "s3cret",
 		"n":       int64(42),
 		"timeout": int64(5),
 	}}
-	p := provider(t, `{"type":"http","url":"${base}/echo","method":"post","headers":{"X-Token":"${token}"},"arguments":{"n":"${n}","s":"n=${n}"},"timeout":"${timeout}"}`)
+	p := provObj(t, `{"type":"http","url":"${base}/echo","method":"post","headers":{"X-Token":"${token}"},"arguments":{"n":"${n}","s":"n=${n}"},"timeout":"${timeout}"}`)
 	before := toJSON(t, p)
 	out, err := Run(context.Background(), env, p)
 	require.NoError(t, err)
@@ -631,8 +631,8 @@ func TestSubstitution(t *testing.T) {
 	assert.Equal(t, before, toJSON(t, p), "the provider object must not be changed")
 
 	// Without configuration or secrets the arguments are sent as written.
-	p = provider(t, `{"type":"http","url":"%s/echo","arguments":{"n":"${n}"}}`, srv.URL)
-	out, err = Run(context.Background(), chaostest.Env{}, p)
+	p = provObj(t, `{"type":"http","url":"%s/echo","arguments":{"n":"${n}"}}`, srv.URL)
+	out, err = Run(context.Background(), provider.Env{}, p)
 	require.NoError(t, err)
 	assert.Equal(t, "n=%24%7Bn%7D", out.(*journal.Object).Value("body").(*journal.Object).Value("query"))
 }
@@ -711,33 +711,33 @@ func TestDecodeContent(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write([]byte("hello"))
 	require.NoError(t, zw.Close())
-	got, err := decodeContent(gz.Bytes(), []string{"gzip"})
+	got, _, err := decodeContent(gz.Bytes(), []string{"gzip"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(got))
 	var zl bytes.Buffer
 	zlw := zlib.NewWriter(&zl)
 	_, _ = zlw.Write([]byte("zlib"))
 	require.NoError(t, zlw.Close())
-	got, err = decodeContent(zl.Bytes(), []string{"deflate"})
+	got, _, err = decodeContent(zl.Bytes(), []string{"deflate"})
 	require.NoError(t, err)
 	assert.Equal(t, "zlib", string(got))
 	var raw bytes.Buffer
 	fw, _ := flate.NewWriter(&raw, flate.BestSpeed)
 	_, _ = fw.Write([]byte("raw deflate"))
 	require.NoError(t, fw.Close())
-	got, err = decodeContent(raw.Bytes(), []string{"deflate"})
+	got, _, err = decodeContent(raw.Bytes(), []string{"deflate"})
 	require.NoError(t, err)
 	assert.Equal(t, "raw deflate", string(got), "deflate without the zlib header is accepted")
 	var both bytes.Buffer
 	zw = gzip.NewWriter(&both)
 	_, _ = zw.Write(zl.Bytes())
 	require.NoError(t, zw.Close())
-	got, err = decodeContent(both.Bytes(), []string{"deflate, gzip"})
+	got, _, err = decodeContent(both.Bytes(), []string{"deflate, gzip"})
 	require.NoError(t, err)
 	assert.Equal(t, "zlib", string(got), "encodings are undone last first")
-	got, err = decodeContent([]byte("plain"), []string{"br"})
+	got, _, err = decodeContent([]byte("plain"), []string{"br"})
 	require.NoError(t, err)
 	assert.Equal(t, "plain", string(got), "unknown encodings are left alone")
-	_, err = decodeContent([]byte("not gzip"), []string{"gzip"})
+	_, _, err = decodeContent([]byte("not gzip"), []string{"gzip"})
 	assert.EqualError(t, err, "Received response with content-encoding: gzip, but failed to decode it: unexpected EOF")
 }

@@ -9,14 +9,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/internal/pystr"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // Option sets an argument of the chaosk8s function an activity calls. Options a function does
 // not take make the activity fail with Chaos Toolkit's "not part of the function signature".
-type Option func(args map[string]any, fn *chaostest.Func)
+type Option func(args map[string]any, fn *provider.Func)
 
 // Arg sets the argument name to v.
-func Arg(name string, v any) Option { return func(a map[string]any, _ *chaostest.Func) { a[name] = v } }
+func Arg(name string, v any) Option { return func(a map[string]any, _ *provider.Func) { a[name] = v } }
 
 // In sets the namespace (ns; default "default").
 func In(ns string) Option { return Arg("ns", ns) }
@@ -29,7 +31,7 @@ func Qty(n int) Option { return Arg("qty", n) }
 
 // Percent picks p percent of the matching pods, rounded up (mode "percentage", qty p).
 func Percent(p int) Option {
-	return func(a map[string]any, _ *chaostest.Func) { a["mode"], a["qty"] = "percentage", p }
+	return func(a map[string]any, _ *provider.Func) { a["mode"], a["qty"] = "percentage", p }
 }
 
 // All picks every matching pod (all: true).
@@ -56,7 +58,7 @@ func Previous() Option { return Arg("from_previous", true) }
 // NoRaise makes a probe return false instead of failing (every raise_on_* / raise_if_*
 // argument of the function set to false).
 func NoRaise() Option {
-	return func(a map[string]any, fn *chaostest.Func) {
+	return func(a map[string]any, fn *provider.Func) {
 		if fn == nil {
 			return
 		}
@@ -75,24 +77,17 @@ func (c *Client) Call(name string, args map[string]any, opts ...Option) *chaoste
 	if args == nil {
 		args = map[string]any{}
 	}
-	f, ok := chaostest.LookupFunc(name)
+	f, ok := provider.LookupFunc(name)
 	for _, o := range opts {
 		o(args, f)
 	}
-	return chaostest.Python(name, args).RunFunc(func(ctx context.Context, env chaostest.Env) (any, error) {
+	c.defaultNamespace(args, f)
+	return chaostest.Python(name, args).RunFunc(func(ctx context.Context, env provider.Env) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("no provider is registered under %q", name)
 		}
 		return f.Call(withClient(ctx, c), env, args)
 	})
-}
-
-// seconds renders a duration as the number of seconds chaosk8s arguments take.
-func seconds(d time.Duration) any {
-	if d%time.Second == 0 {
-		return int(d / time.Second)
-	}
-	return d.Seconds()
 }
 
 // TerminatePods is chaosk8s.pod.actions.terminate_pods on the pods matching selector (one by
@@ -148,12 +143,12 @@ func (c *Client) DeploymentAvailableAndHealthy(name string, opts ...Option) *cha
 // DeploymentFullyAvailable is chaosk8s.deployment.probes.deployment_fully_available: it watches
 // the deployment until all its replicas are ready, for at most within.
 func (c *Client) DeploymentFullyAvailable(name string, within time.Duration, opts ...Option) *chaostest.Activity {
-	return c.Call("chaosk8s.deployment.probes.deployment_fully_available", map[string]any{"name": name, "timeout": seconds(within)}, opts...)
+	return c.Call("chaosk8s.deployment.probes.deployment_fully_available", map[string]any{"name": name, "timeout": pystr.Seconds(within)}, opts...)
 }
 
 // DeploymentNotFullyAvailable is chaosk8s.deployment.probes.deployment_not_fully_available.
 func (c *Client) DeploymentNotFullyAvailable(name string, within time.Duration, opts ...Option) *chaostest.Activity {
-	return c.Call("chaosk8s.deployment.probes.deployment_not_fully_available", map[string]any{"name": name, "timeout": seconds(within)}, opts...)
+	return c.Call("chaosk8s.deployment.probes.deployment_not_fully_available", map[string]any{"name": name, "timeout": pystr.Seconds(within)}, opts...)
 }
 
 // ScaleDeployment is chaosk8s.deployment.actions.scale_deployment.

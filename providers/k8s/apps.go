@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type specPathArgs struct {
@@ -87,7 +87,7 @@ type daemonSetWaitArgs struct {
 }
 
 func init() {
-	register("chaosk8s.deployment.actions.create_deployment", "Create a deployment from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.deployment.actions.create_deployment", "Create a deployment from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var d appsv1.Deployment
 			if err := convert(m, &d); err != nil {
@@ -97,7 +97,7 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.deployment.actions.delete_deployment", "Delete a deployment by name or label selector.", func(ctx context.Context, c *Client, env chaostest.Env, a nameOrSelectorArgs) (any, error) {
+	register("chaosk8s.deployment.actions.delete_deployment", "Delete a deployment by name or label selector.", func(ctx context.Context, c *Client, env provider.Env, a nameOrSelectorArgs) (any, error) {
 		api := c.cs.AppsV1().Deployments(a.NS)
 		return c.deleteNamed(ctx, env, "deployment", a, api.Delete, func(ctx context.Context, o metav1.ListOptions) ([]string, error) {
 			l, err := api.List(ctx, o)
@@ -107,7 +107,7 @@ func init() {
 			return itemNames(l.Items, func(d appsv1.Deployment) string { return d.Name }), nil
 		})
 	})
-	register("chaosk8s.deployment.actions.scale_deployment", "Scale a deployment to a number of replicas.", func(ctx context.Context, c *Client, env chaostest.Env, a scaleArgs) (any, error) {
+	register("chaosk8s.deployment.actions.scale_deployment", "Scale a deployment to a number of replicas.", func(ctx context.Context, c *Client, env provider.Env, a scaleArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
@@ -117,7 +117,7 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.deployment.actions.rollout_deployment", "Restart a deployment's pods with a rolling update (kubectl rollout restart).", func(ctx context.Context, c *Client, env chaostest.Env, a rolloutArgs) (any, error) {
+	register("chaosk8s.deployment.actions.rollout_deployment", "Restart a deployment's pods with a rolling update (kubectl rollout restart).", func(ctx context.Context, c *Client, env provider.Env, a rolloutArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
@@ -127,22 +127,22 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.deployment.probes.deployment_available_and_healthy", "True when the deployment's available replicas equal its desired replicas.", func(ctx context.Context, c *Client, env chaostest.Env, a deploymentHealthArgs) (any, error) {
+	register("chaosk8s.deployment.probes.deployment_available_and_healthy", "True when the deployment's available replicas equal its desired replicas.", func(ctx context.Context, c *Client, env provider.Env, a deploymentHealthArgs) (any, error) {
 		return deploymentHealth(ctx, c, a.Name, a.NS, a.LabelSelector, a.Raise, false)
 	})
-	register("chaosk8s.deployment.probes.deployment_partially_available", "True when the deployment has at least one available replica.", func(ctx context.Context, c *Client, env chaostest.Env, a deploymentPartialArgs) (any, error) {
+	register("chaosk8s.deployment.probes.deployment_partially_available", "True when the deployment has at least one available replica.", func(ctx context.Context, c *Client, env provider.Env, a deploymentPartialArgs) (any, error) {
 		return deploymentHealth(ctx, c, a.Name, a.NS, a.LabelSelector, a.Raise, true)
 	})
-	register("chaosk8s.deployment.probes.deployment_fully_available", "Watch until all the deployment's replicas are ready, within timeout seconds.", func(ctx context.Context, c *Client, env chaostest.Env, a fullyAvailableArgs) (any, error) {
+	register("chaosk8s.deployment.probes.deployment_fully_available", "Watch until all the deployment's replicas are ready, within timeout seconds.", func(ctx context.Context, c *Client, env provider.Env, a fullyAvailableArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, deploymentsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, true, deploymentReady)
 		return readinessResult(ok, err, a.Raise, "deployment '%s' failed to recover within %ss", a.Name, a.Timeout)
 	})
-	register("chaosk8s.deployment.probes.deployment_not_fully_available", "Watch until the deployment is not fully ready, within timeout seconds.", func(ctx context.Context, c *Client, env chaostest.Env, a notFullyAvailableArgs) (any, error) {
+	register("chaosk8s.deployment.probes.deployment_not_fully_available", "Watch until the deployment is not fully ready, within timeout seconds.", func(ctx context.Context, c *Client, env provider.Env, a notFullyAvailableArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, deploymentsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, false, deploymentReady)
 		return readinessResult(ok, err, a.Raise, "deployment '%s' failed to stop running within %ss", a.Name, a.Timeout)
 	})
 
-	register("chaosk8s.statefulset.actions.create_statefulset", "Create a statefulset from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.statefulset.actions.create_statefulset", "Create a statefulset from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var s appsv1.StatefulSet
 			if err := convert(m, &s); err != nil {
@@ -152,7 +152,7 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.statefulset.actions.scale_statefulset", "Scale a statefulset to a number of replicas.", func(ctx context.Context, c *Client, env chaostest.Env, a scaleArgs) (any, error) {
+	register("chaosk8s.statefulset.actions.scale_statefulset", "Scale a statefulset to a number of replicas.", func(ctx context.Context, c *Client, env provider.Env, a scaleArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
@@ -162,7 +162,7 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.statefulset.actions.remove_statefulset", "Delete a statefulset by name or label selector.", func(ctx context.Context, c *Client, env chaostest.Env, a nameOrSelectorArgs) (any, error) {
+	register("chaosk8s.statefulset.actions.remove_statefulset", "Delete a statefulset by name or label selector.", func(ctx context.Context, c *Client, env provider.Env, a nameOrSelectorArgs) (any, error) {
 		api := c.cs.AppsV1().StatefulSets(a.NS)
 		return c.deleteNamed(ctx, env, "statefulset", a, api.Delete, func(ctx context.Context, o metav1.ListOptions) ([]string, error) {
 			l, err := api.List(ctx, o)
@@ -172,16 +172,16 @@ func init() {
 			return itemNames(l.Items, func(d appsv1.StatefulSet) string { return d.Name }), nil
 		})
 	})
-	register("chaosk8s.statefulset.probes.statefulset_fully_available", "Watch until all the statefulset's replicas are ready, within timeout seconds.", func(ctx context.Context, c *Client, env chaostest.Env, a fullyAvailableArgs) (any, error) {
+	register("chaosk8s.statefulset.probes.statefulset_fully_available", "Watch until all the statefulset's replicas are ready, within timeout seconds.", func(ctx context.Context, c *Client, env provider.Env, a fullyAvailableArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, statefulSetsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, true, statefulSetReady)
 		return readinessResult(ok, err, a.Raise, "statefulset '%s' failed to recover within %ss", a.Name, a.Timeout)
 	})
-	register("chaosk8s.statefulset.probes.statefulset_not_fully_available", "Watch until the statefulset is not fully ready, within timeout seconds.", func(ctx context.Context, c *Client, env chaostest.Env, a notFullyAvailableArgs) (any, error) {
+	register("chaosk8s.statefulset.probes.statefulset_not_fully_available", "Watch until the statefulset is not fully ready, within timeout seconds.", func(ctx context.Context, c *Client, env provider.Env, a notFullyAvailableArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, statefulSetsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, false, statefulSetReady)
 		return readinessResult(ok, err, a.Raise, "statefulset '%s' failed to stop running within %ss", a.Name, a.Timeout)
 	})
 
-	register("chaosk8s.daemonset.actions.create_daemon_set", "Create a daemon set from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.daemonset.actions.create_daemon_set", "Create a daemon set from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var s appsv1.DaemonSet
 			if err := convert(m, &s); err != nil {
@@ -191,7 +191,7 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.daemonset.actions.delete_daemon_set", "Delete a daemon set by name or label selector.", func(ctx context.Context, c *Client, env chaostest.Env, a nameOrSelectorArgs) (any, error) {
+	register("chaosk8s.daemonset.actions.delete_daemon_set", "Delete a daemon set by name or label selector.", func(ctx context.Context, c *Client, env provider.Env, a nameOrSelectorArgs) (any, error) {
 		api := c.cs.AppsV1().DaemonSets(a.NS)
 		return c.deleteNamed(ctx, env, "daemon set", a, api.Delete, func(ctx context.Context, o metav1.ListOptions) ([]string, error) {
 			l, err := api.List(ctx, o)
@@ -201,7 +201,7 @@ func init() {
 			return itemNames(l.Items, func(d appsv1.DaemonSet) string { return d.Name }), nil
 		})
 	})
-	register("chaosk8s.daemonset.actions.update_daemon_set", "Patch a daemon set with the given spec (a strategic merge patch).", func(ctx context.Context, c *Client, env chaostest.Env, a updateArgs) (any, error) {
+	register("chaosk8s.daemonset.actions.update_daemon_set", "Patch a daemon set with the given spec (a strategic merge patch).", func(ctx context.Context, c *Client, env provider.Env, a updateArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
@@ -214,20 +214,20 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.daemonset.probes.daemon_set_available_and_healthy", "True when the daemon set's ready pods equal its desired pods (false otherwise).", func(ctx context.Context, c *Client, env chaostest.Env, a daemonSetArgs) (any, error) {
+	register("chaosk8s.daemonset.probes.daemon_set_available_and_healthy", "True when the daemon set's ready pods equal its desired pods (false otherwise).", func(ctx context.Context, c *Client, env provider.Env, a daemonSetArgs) (any, error) {
 		return daemonSetHealth(ctx, c, a, false)
 	})
-	register("chaosk8s.daemonset.probes.daemon_set_partially_available", "True when the daemon set has at least one ready pod (false otherwise).", func(ctx context.Context, c *Client, env chaostest.Env, a daemonSetArgs) (any, error) {
+	register("chaosk8s.daemonset.probes.daemon_set_partially_available", "True when the daemon set has at least one ready pod (false otherwise).", func(ctx context.Context, c *Client, env provider.Env, a daemonSetArgs) (any, error) {
 		return daemonSetHealth(ctx, c, a, true)
 	})
-	register("chaosk8s.daemonset.probes.daemon_set_fully_available", "Watch until all the daemon set's pods are ready; false on timeout.", func(ctx context.Context, c *Client, env chaostest.Env, a daemonSetWaitArgs) (any, error) {
+	register("chaosk8s.daemonset.probes.daemon_set_fully_available", "Watch until all the daemon set's pods are ready; false on timeout.", func(ctx context.Context, c *Client, env provider.Env, a daemonSetWaitArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, daemonSetsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, true, daemonSetReady)
 		if err != nil {
 			return nil, err
 		}
 		return ok, nil
 	})
-	register("chaosk8s.daemonset.probes.daemon_set_not_fully_available", "Watch until the daemon set is not fully ready; false on timeout.", func(ctx context.Context, c *Client, env chaostest.Env, a daemonSetWaitArgs) (any, error) {
+	register("chaosk8s.daemonset.probes.daemon_set_not_fully_available", "Watch until the daemon set is not fully ready; false on timeout.", func(ctx context.Context, c *Client, env provider.Env, a daemonSetWaitArgs) (any, error) {
 		ok, err := c.readinessHasState(ctx, daemonSetsSource(c, a.NS), a.Name, a.LabelSelector, a.Timeout, false, daemonSetReady)
 		if err != nil {
 			return nil, err
@@ -235,7 +235,7 @@ func init() {
 		return ok, nil
 	})
 
-	register("chaosk8s.replicaset.actions.delete_replica_set", "Delete a replica set by name or label selector.", func(ctx context.Context, c *Client, env chaostest.Env, a nameOrSelectorArgs) (any, error) {
+	register("chaosk8s.replicaset.actions.delete_replica_set", "Delete a replica set by name or label selector.", func(ctx context.Context, c *Client, env provider.Env, a nameOrSelectorArgs) (any, error) {
 		api := c.cs.AppsV1().ReplicaSets(a.NS)
 		return c.deleteNamed(ctx, env, "replica set", a, api.Delete, func(ctx context.Context, o metav1.ListOptions) ([]string, error) {
 			l, err := api.List(ctx, o)
@@ -256,7 +256,7 @@ func itemNames[T any](items []T, name func(T) string) []string {
 }
 
 // createFromFile loads a manifest and creates it in ns.
-func (c *Client) createFromFile(ctx context.Context, env chaostest.Env, path, ns string, create func(map[string]any) error) (any, error) {
+func (c *Client) createFromFile(ctx context.Context, env provider.Env, path, ns string, create func(map[string]any) error) (any, error) {
 	if err := c.checkNamespace(env, ns); err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (c *Client) createFromFile(ctx context.Context, env chaostest.Env, path, ns
 
 // deleteNamed deletes the object called a.Name or, without a name, every object matching
 // a.LabelSelector; with neither it refuses (chaostest safety). It returns nil as chaosk8s does.
-func (c *Client) deleteNamed(ctx context.Context, env chaostest.Env, kind string, a nameOrSelectorArgs,
+func (c *Client) deleteNamed(ctx context.Context, env provider.Env, kind string, a nameOrSelectorArgs,
 	del func(ctx context.Context, name string, o metav1.DeleteOptions) error,
 	list func(ctx context.Context, o metav1.ListOptions) ([]string, error)) (any, error) {
 	if err := c.checkNamespace(env, a.NS); err != nil {

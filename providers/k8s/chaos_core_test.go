@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 
-	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 func TestServiceNamespaceSecretEvents(t *testing.T) {
@@ -54,7 +54,7 @@ func TestServiceNamespaceSecretEvents(t *testing.T) {
 	})
 	assert.Equal(t, true, mustCall(t, "chaosk8s.namespace.probes.namespace_exists", map[string]any{"name": fromFile}))
 
-	ev := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"field_selector": "involvedObject.namespace=" + ns, "limit": 50}).(*journal.Object)
+	ev := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"field_selector": "regarding.namespace=" + ns, "limit": 50}).(*journal.Object)
 	assert.Equal(t, "EventList", ev.Value("kind"))
 	all := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"limit": 5}).(*journal.Object)
 	assert.LessOrEqual(t, len(all.Value("items").([]any)), 5)
@@ -224,7 +224,7 @@ spec:
 func TestSystemNamespacesNeedTheConfigurationKey(t *testing.T) {
 	_, err := kcall(t, "chaosk8s.pod.actions.terminate_pods", map[string]any{"label_selector": "app=never-matches-anything", "ns": "kube-system"})
 	assert.ErrorContains(t, err, "refusing to act on system namespace 'kube-system'")
-	out, err := kcallEnv(t, chaostest.Env{Configuration: map[string]any{AllowSystemNamespacesKey: true}}, "chaosk8s.pod.actions.terminate_pods",
+	out, err := kcallEnv(t, provider.Env{Configuration: map[string]any{AllowSystemNamespacesKey: true}}, "chaosk8s.pod.actions.terminate_pods",
 		map[string]any{"label_selector": "app=never-matches-anything", "ns": "kube-system"})
 	require.NoError(t, err)
 	assert.Equal(t, []any{}, out)

@@ -21,8 +21,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/chaostest/chaostest/chaostest"
-	"github.com/chaostest/chaostest/internal/cluster"
+	"github.com/chaostest/chaostest/cluster"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // podImage is the image of testdata/podserver that TestMain loads into the node.
@@ -36,7 +36,7 @@ var (
 	}{by: map[string]map[string]bool{}}
 )
 
-// TestMain gives the tests a real cluster through internal/cluster (the one KUBECONFIG names,
+// TestMain gives the tests a real cluster through package cluster (the one KUBECONFIG names,
 // or the local one, started when needed), loads the podserver image into its node, and checks
 // at the end that every registered chaosk8s function was called by some test (when the whole
 // suite ran). CHAOSTEST_K8S_COVERAGE=path writes the function -> tests table there.
@@ -102,12 +102,12 @@ func writeCoverage(path string) {
 // experiment file gets them) with the test cluster's client, recording the coverage.
 func kcall(t *testing.T, name string, args map[string]any) (any, error) {
 	t.Helper()
-	return kcallEnv(t, chaostest.Env{Logf: t.Logf}, name, args)
+	return kcallEnv(t, provider.Env{Logf: t.Logf}, name, args)
 }
 
-func kcallEnv(t *testing.T, e chaostest.Env, name string, args map[string]any) (any, error) {
+func kcallEnv(t *testing.T, e provider.Env, name string, args map[string]any) (any, error) {
 	t.Helper()
-	f, ok := chaostest.LookupFunc(name)
+	f, ok := provider.LookupFunc(name)
 	require.True(t, ok, "%s is not registered", name)
 	cover(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -168,7 +168,7 @@ func namespace(t *testing.T) string {
 	return name
 }
 
-func benchEnv() chaostest.Env { return chaostest.Env{} }
+func benchEnv() provider.Env { return provider.Env{} }
 
 func benchNamespace(b *testing.B) string {
 	name := "ct-bench-" + rand.String(5)

@@ -225,7 +225,7 @@ func TestExperimentTerminateAndRecover(t *testing.T) {
 	ct.Action("terminate-one-web-pod", kube.TerminatePods("app=web", In(ns), Qty(1), GracePeriod(0)))
 	ct.Probe("web-recovery-time", kube.RecoveryTime(PodsRunning(ns, "app=web").AtLeast(2), 90*time.Second))
 	ct.Probe("web-fully-available", kube.DeploymentFullyAvailable("web", 60*time.Second, In(ns)))
-	j := ct.Run()
+	j := ct.Run().Journal
 	require.NotNil(t, j)
 	assert.Equal(t, "completed", j.Status)
 	assert.False(t, j.Deviated)

@@ -45,7 +45,7 @@ func TestSeedExperimentRunsAgainstAMatchingDeployment(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "experiment.json")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
 
-	j := chaostest.RunFile(t, path)
+	j := chaostest.RunFile(t, path).Journal
 	require.NotNil(t, j)
 	assert.Equal(t, "completed", j.Status)
 	assert.False(t, j.Deviated)
@@ -92,7 +92,7 @@ func TestCorpusKillPodsExperimentRunsUnchanged(t *testing.T) {
 	t.Setenv("POD_LABEL", "app=kill")
 	t.Setenv("POD_NAMESPACE", ns)
 
-	j := chaostest.RunFile(t, "../../testdata/corpus/08-playground-k8s-kill-pods.json")
+	j := chaostest.RunFile(t, "../../testdata/corpus/08-playground-k8s-kill-pods.json").Journal
 	require.NotNil(t, j)
 	assert.Equal(t, "completed", j.Status)
 	require.Len(t, j.Run, 1)

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,6 +25,8 @@ type Client struct {
 	cs  kubernetes.Interface
 	dyn dynamic.Interface
 	cfg *rest.Config
+
+	ns string // the default namespace of a TestNamespace client; "" otherwise
 
 	mu          sync.Mutex
 	allowSystem bool
@@ -56,6 +59,12 @@ func FromREST(cfg *rest.Config) (*Client, error) {
 	return newClient(cs, dyn, cfg), nil
 }
 
+// FromClientset returns a client over a clientset the caller already has. It has no dynamic
+// client, so the functions on custom objects fail through it; use FromREST for those.
+func FromClientset(cs kubernetes.Interface) *Client {
+	return newClient(cs, nil, nil)
+}
+
 // FromEnvConf returns a client for the cluster of an e2e-framework environment configuration.
 func FromEnvConf(cfg *envconf.Config) (*Client, error) {
 	if cfg == nil {
@@ -81,6 +90,11 @@ func FromEnvConf(cfg *envconf.Config) (*Client, error) {
 //     KUBERNETES_PASSWORD. TLS is verified only when KUBERNETES_VERIFY_SSL is set to a true
 //     value (chaosk8s: "unset means no"); KUBERNETES_CA_CERT_FILE names the CA then.
 //     HTTP_PROXY / HTTPS_PROXY / NO_PROXY apply as in any Go program.
+//
+// When none of the three is configured (no kubeconfig file, CHAOSTOOLKIT_IN_POD not "true",
+// and none of KUBERNETES_HOST, KUBERNETES_API_KEY, KUBERNETES_CERT_FILE, KUBERNETES_USERNAME),
+// it returns an error wrapping ErrNoConfig that says where it looked, where chaosk8s would try
+// http://localhost and fail to connect.
 func FromEnv(secrets map[string]any) (*Client, error) {
 	cfg, _, err := restConfigFromEnv(envLookup(secrets), userHome())
 	if err != nil {
@@ -103,12 +117,12 @@ func Connect(tb TB) *Client {
 	tb.Helper()
 	cfg, source, err := restConfigFromEnv(envLookup(nil), userHome())
 	if err != nil {
-		tb.Fatalf("k8s.Connect: no Kubernetes configuration: %v (run `make cluster` and export the KUBECONFIG it prints)", err)
+		tb.Fatalf("k8s.Connect: %v (run `make cluster` and export the KUBECONFIG it prints)", err)
 		return nil
 	}
 	c, err := FromREST(cfg)
 	if err != nil {
-		tb.Fatalf("k8s.Connect: %v", err)
+		tb.Fatalf("k8s.Connect: %v (run `make cluster` and export the KUBECONFIG it prints)", err)
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -118,6 +132,18 @@ func Connect(tb TB) *Client {
 		return nil
 	}
 	return c
+}
+
+// Session returns a client that shares c's connection (clientsets, configuration, the
+// namespace scope of a TestNamespace client and the system-namespace allowance at the time of
+// the call) with its own state: the end of its last
+// action, which RecoveryTime measures from. Give each experiment that runs in parallel with
+// others its own session, so that none measures from another's action.
+func (c *Client) Session() *Client {
+	s := newClient(c.cs, c.dyn, c.cfg)
+	s.ns = c.ns
+	s.allowSystem = c.systemAllowed()
+	return s
 }
 
 // Clientset returns the typed client-go clientset.
@@ -234,6 +260,9 @@ func restConfigFromEnv(l lookupFunc, home string) (*rest.Config, string, error) 
 		}
 		return cfg, "in-cluster service account", nil
 	}
+	if !hostConfigured(l) {
+		return nil, "", noConfigError(kubeconfig, has(l, "KUBECONFIG"))
+	}
 	cfg := &rest.Config{Host: get(l, "KUBERNETES_HOST", "http://localhost")}
 	if truthy(get(l, "KUBERNETES_VERIFY_SSL", "")) {
 		cfg.TLSClientConfig.CAFile = get(l, "KUBERNETES_CA_CERT_FILE", "")
@@ -260,6 +289,38 @@ func restConfigFromEnv(l lookupFunc, home string) (*rest.Config, string, error) 
 		cfg.Password = get(l, "KUBERNETES_PASSWORD", "")
 	}
 	return cfg, "KUBERNETES_HOST " + cfg.Host, nil
+}
+
+// ErrNoConfig is the error (tested with errors.Is) FromEnv and every Kubernetes activity
+// return when no Kubernetes configuration is found: no kubeconfig file, not told to run in a
+// pod, and no KUBERNETES_HOST (nor its credentials) in the provider's secrets or the
+// environment.
+var ErrNoConfig = errors.New("no Kubernetes configuration found")
+
+// hostConfigured reports whether step 3 of chaosk8s's order was asked for: KUBERNETES_HOST or
+// one of the credentials that go with it (whose host then defaults to http://localhost, as in
+// chaosk8s).
+func hostConfigured(l lookupFunc) bool {
+	for _, k := range []string{"KUBERNETES_HOST", "KUBERNETES_API_KEY", "KUBERNETES_CERT_FILE", "KUBERNETES_USERNAME"} {
+		if has(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// noConfigError says where a configuration was looked for, in chaosk8s's order.
+func noConfigError(kubeconfig string, fromEnv bool) error {
+	where := "KUBECONFIG is not set"
+	if fromEnv {
+		where = "from KUBECONFIG"
+	}
+	files := "no kubeconfig file"
+	if kubeconfig != "" {
+		files = "no kubeconfig file at " + kubeconfig
+	}
+	return fmt.Errorf("%w: %s (%s); CHAOSTOOLKIT_IN_POD is not \"true\"; KUBERNETES_HOST is not set in the provider's secrets or the environment",
+		ErrNoConfig, files, where)
 }
 
 // authHeader sets the Authorization header to a fixed value (an API key with a custom prefix).

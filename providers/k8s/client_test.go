@@ -92,7 +92,9 @@ func TestMissingKubeconfigFallsBackToInPodThenHost(t *testing.T) {
 	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
 		assert.ErrorContains(t, err, "CHAOSTOOLKIT_IN_POD=true but no in-cluster configuration")
 	}
-	cfg, source, err := restConfigFromEnv(mapLookup(map[string]string{"KUBECONFIG": missing}), t.TempDir())
+	_, _, err = restConfigFromEnv(mapLookup(map[string]string{"KUBECONFIG": missing}), t.TempDir())
+	require.ErrorIs(t, err, ErrNoConfig, "nothing configured: no default host")
+	cfg, source, err := restConfigFromEnv(mapLookup(map[string]string{"KUBECONFIG": missing, "KUBERNETES_API_KEY": "k"}), t.TempDir())
 	require.NoError(t, err)
 	assert.Equal(t, "http://localhost", cfg.Host, "chaosk8s's default host")
 	assert.Equal(t, "KUBERNETES_HOST http://localhost", source)

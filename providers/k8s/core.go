@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type nameNSArgs struct {
@@ -68,7 +68,7 @@ const (
 )
 
 func init() {
-	register("chaosk8s.service.actions.create_service_endpoint", "Create a service from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.service.actions.create_service_endpoint", "Create a service from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var s corev1.Service
 			if err := convert(m, &s); err != nil {
@@ -78,12 +78,12 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.service.actions.delete_service", "Delete a service.", func(ctx context.Context, c *Client, env chaostest.Env, a nameNSArgs) (any, error) {
+	register("chaosk8s.service.actions.delete_service", "Delete a service.", func(ctx context.Context, c *Client, env provider.Env, a nameNSArgs) (any, error) {
 		return c.deleteOne(ctx, env, "service", a.Name, a.NS, c.cs.CoreV1().Services(a.NS).Delete)
 	})
 	register("chaosk8s.service.probes.service_is_initialized", "True when the service exists.", serviceIsInitialized)
 
-	register("chaosk8s.namespace.actions.create_namespace", "Create a namespace by name or from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a createNamespaceArgs) (any, error) {
+	register("chaosk8s.namespace.actions.create_namespace", "Create a namespace by name or from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a createNamespaceArgs) (any, error) {
 		var ns corev1.Namespace
 		if a.SpecPath != "" {
 			m, err := loadSpecFile(a.SpecPath)
@@ -101,7 +101,7 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.namespace.actions.delete_namespace", "Delete a namespace.", func(ctx context.Context, c *Client, env chaostest.Env, a nameArgs) (any, error) {
+	register("chaosk8s.namespace.actions.delete_namespace", "Delete a namespace.", func(ctx context.Context, c *Client, env provider.Env, a nameArgs) (any, error) {
 		if err := c.checkNamespace(env, a.Name); err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.namespace.probes.namespace_exists", "True when the namespace exists.", func(ctx context.Context, c *Client, env chaostest.Env, a nameArgs) (any, error) {
+	register("chaosk8s.namespace.probes.namespace_exists", "True when the namespace exists.", func(ctx context.Context, c *Client, env provider.Env, a nameArgs) (any, error) {
 		l, err := c.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + a.Name})
 		if err != nil {
 			return nil, fmt.Errorf("listing namespaces: %s", apiError(err))
@@ -121,7 +121,7 @@ func init() {
 		return len(l.Items) > 0, nil
 	})
 
-	register("chaosk8s.secret.actions.create_secret", "Create a secret from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.secret.actions.create_secret", "Create a secret from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var s corev1.Secret
 			if err := convert(m, &s); err != nil {
@@ -131,27 +131,31 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.secret.actions.delete_secret", "Delete a secret.", func(ctx context.Context, c *Client, env chaostest.Env, a nameNSArgs) (any, error) {
+	register("chaosk8s.secret.actions.delete_secret", "Delete a secret.", func(ctx context.Context, c *Client, env provider.Env, a nameNSArgs) (any, error) {
 		return c.deleteOne(ctx, env, "secret", a.Name, a.NS, c.cs.CoreV1().Secrets(a.NS).Delete)
 	})
 	register("chaosk8s.secret.probes.secret_exists", "True when a secret of that name (or label selector) exists.", secretExists)
 
-	register("chaosk8s.event.probes.get_events", "Events across all namespaces (raw API JSON).", func(ctx context.Context, c *Client, env chaostest.Env, a getEventsArgs) (any, error) {
-		req := c.cs.CoreV1().RESTClient().Get().Resource("events").Param("limit", fmt.Sprint(a.Limit))
+	// chaosk8s reads events.k8s.io/v1 (EventsV1Api.list_event_for_all_namespaces) and returns
+	// the response body as parsed JSON: an EventList whose items carry regarding, note,
+	// reportingController..., and whose field selectors are regarding.*, reason, type,
+	// reportingController, metadata.name and metadata.namespace.
+	register("chaosk8s.event.probes.get_events", "Events (events.k8s.io/v1) across all namespaces: the raw EventList JSON.", func(ctx context.Context, c *Client, env provider.Env, a getEventsArgs) (any, error) {
+		req := c.cs.EventsV1().RESTClient().Get().Resource("events").Param("limit", fmt.Sprint(a.Limit))
 		if a.LabelSelector != "" {
 			req = req.Param("labelSelector", a.LabelSelector)
 		}
 		if a.FieldSelector != "" {
 			req = req.Param("fieldSelector", a.FieldSelector)
 		}
-		b, err := req.DoRaw(ctx)
+		b, err := doRaw(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("listing events: %s", apiError(err))
 		}
 		return rawJSON(b)
 	})
 
-	register("chaosk8s.networking.actions.create_ingress", "Create an ingress from a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a specPathArgs) (any, error) {
+	register("chaosk8s.networking.actions.create_ingress", "Create an ingress from a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a specPathArgs) (any, error) {
 		return c.createFromFile(ctx, env, a.SpecPath, a.NS, func(m map[string]any) error {
 			var s networkingv1.Ingress
 			if err := convert(m, &s); err != nil {
@@ -161,10 +165,10 @@ func init() {
 			return err
 		})
 	})
-	register("chaosk8s.networking.actions.delete_ingress", "Delete an ingress.", func(ctx context.Context, c *Client, env chaostest.Env, a nameNSArgs) (any, error) {
+	register("chaosk8s.networking.actions.delete_ingress", "Delete an ingress.", func(ctx context.Context, c *Client, env provider.Env, a nameNSArgs) (any, error) {
 		return c.deleteOne(ctx, env, "ingress", a.Name, a.NS, c.cs.NetworkingV1().Ingresses(a.NS).Delete)
 	})
-	register("chaosk8s.networking.actions.update_ingress", "Patch an ingress with the given spec.", func(ctx context.Context, c *Client, env chaostest.Env, a updateArgs) (any, error) {
+	register("chaosk8s.networking.actions.update_ingress", "Patch an ingress with the given spec.", func(ctx context.Context, c *Client, env provider.Env, a updateArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
@@ -177,14 +181,14 @@ func init() {
 		}
 		return nil, nil
 	})
-	register("chaosk8s.networking.probes.ingress_exists", "True when the ingress exists.", func(ctx context.Context, c *Client, env chaostest.Env, a nameNSArgs) (any, error) {
+	register("chaosk8s.networking.probes.ingress_exists", "True when the ingress exists.", func(ctx context.Context, c *Client, env provider.Env, a nameNSArgs) (any, error) {
 		l, err := c.cs.NetworkingV1().Ingresses(a.NS).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + a.Name})
 		if err != nil {
 			return nil, fmt.Errorf("listing ingresses: %s", apiError(err))
 		}
 		return len(l.Items) > 0, nil
 	})
-	register("chaosk8s.networking.actions.create_network_policy", "Create a network policy from spec or a JSON or YAML file.", func(ctx context.Context, c *Client, env chaostest.Env, a networkPolicyArgs) (any, error) {
+	register("chaosk8s.networking.actions.create_network_policy", "Create a network policy from spec or a JSON or YAML file.", func(ctx context.Context, c *Client, env provider.Env, a networkPolicyArgs) (any, error) {
 		spec := a.Spec
 		if a.SpecPath != "" {
 			m, err := loadSpecFile(a.SpecPath)
@@ -195,29 +199,29 @@ func init() {
 		}
 		return nil, c.createNetworkPolicy(ctx, env, spec, a.NS)
 	})
-	register("chaosk8s.networking.actions.remove_network_policy", "Delete a network policy.", func(ctx context.Context, c *Client, env chaostest.Env, a nameNSArgs) (any, error) {
+	register("chaosk8s.networking.actions.remove_network_policy", "Delete a network policy.", func(ctx context.Context, c *Client, env provider.Env, a nameNSArgs) (any, error) {
 		return c.deleteOne(ctx, env, "network policy", a.Name, a.NS, c.cs.NetworkingV1().NetworkPolicies(a.NS).Delete)
 	})
-	register("chaosk8s.networking.actions.deny_all_ingress", "Deny all ingress traffic to the namespace's pods (or those matching label_selectors).", func(ctx context.Context, c *Client, env chaostest.Env, a labelSelectorsArgs) (any, error) {
+	register("chaosk8s.networking.actions.deny_all_ingress", "Deny all ingress traffic to the namespace's pods (or those matching label_selectors).", func(ctx context.Context, c *Client, env provider.Env, a labelSelectorsArgs) (any, error) {
 		return nil, c.createNetworkPolicy(ctx, env, policySpec(denyAllIngressPolicy, a.LabelSelectors, "Ingress", map[string]any{"ingress": []any{}}), a.NS)
 	})
-	register("chaosk8s.networking.actions.remove_deny_all_ingress", "Remove the policy deny_all_ingress created.", func(ctx context.Context, c *Client, env chaostest.Env, a nsArgs) (any, error) {
+	register("chaosk8s.networking.actions.remove_deny_all_ingress", "Remove the policy deny_all_ingress created.", func(ctx context.Context, c *Client, env provider.Env, a nsArgs) (any, error) {
 		return c.deleteOne(ctx, env, "network policy", denyAllIngressPolicy, a.NS, c.cs.NetworkingV1().NetworkPolicies(a.NS).Delete)
 	})
-	register("chaosk8s.networking.actions.deny_all_egress", "Deny all egress traffic from the namespace's pods (or those matching label_selectors).", func(ctx context.Context, c *Client, env chaostest.Env, a labelSelectorsArgs) (any, error) {
+	register("chaosk8s.networking.actions.deny_all_egress", "Deny all egress traffic from the namespace's pods (or those matching label_selectors).", func(ctx context.Context, c *Client, env provider.Env, a labelSelectorsArgs) (any, error) {
 		return nil, c.createNetworkPolicy(ctx, env, policySpec(denyAllEgressPolicy, a.LabelSelectors, "Egress", nil), a.NS)
 	})
-	register("chaosk8s.networking.actions.remove_deny_all_egress", "Remove the policy deny_all_egress created.", func(ctx context.Context, c *Client, env chaostest.Env, a nsArgs) (any, error) {
+	register("chaosk8s.networking.actions.remove_deny_all_egress", "Remove the policy deny_all_egress created.", func(ctx context.Context, c *Client, env provider.Env, a nsArgs) (any, error) {
 		return c.deleteOne(ctx, env, "network policy", denyAllEgressPolicy, a.NS, c.cs.NetworkingV1().NetworkPolicies(a.NS).Delete)
 	})
-	register("chaosk8s.networking.actions.allow_dns_access", "Allow DNS (port 53 UDP and TCP) egress from the namespace's pods.", func(ctx context.Context, c *Client, env chaostest.Env, a labelSelectorsArgs) (any, error) {
+	register("chaosk8s.networking.actions.allow_dns_access", "Allow DNS (port 53 UDP and TCP) egress from the namespace's pods.", func(ctx context.Context, c *Client, env provider.Env, a labelSelectorsArgs) (any, error) {
 		egress := []any{map[string]any{
 			"to":    []any{map[string]any{"namespaceSelector": map[string]any{}}},
 			"ports": []any{map[string]any{"port": 53, "protocol": "UDP"}, map[string]any{"port": 53, "protocol": "TCP"}},
 		}}
 		return nil, c.createNetworkPolicy(ctx, env, policySpec(allowDNSPolicy, a.LabelSelectors, "Egress", map[string]any{"egress": egress}), a.NS)
 	})
-	register("chaosk8s.networking.actions.remove_allow_dns_access", "Remove the policy allow_dns_access created.", func(ctx context.Context, c *Client, env chaostest.Env, a nsArgs) (any, error) {
+	register("chaosk8s.networking.actions.remove_allow_dns_access", "Remove the policy allow_dns_access created.", func(ctx context.Context, c *Client, env provider.Env, a nsArgs) (any, error) {
 		return c.deleteOne(ctx, env, "network policy", allowDNSPolicy, a.NS, c.cs.NetworkingV1().NetworkPolicies(a.NS).Delete)
 	})
 }
@@ -240,7 +244,7 @@ func policySpec(name string, labels map[string]any, policyType string, extra map
 	}
 }
 
-func (c *Client) createNetworkPolicy(ctx context.Context, env chaostest.Env, spec map[string]any, ns string) error {
+func (c *Client) createNetworkPolicy(ctx context.Context, env provider.Env, spec map[string]any, ns string) error {
 	if err := c.checkNamespace(env, ns); err != nil {
 		return err
 	}
@@ -254,7 +258,7 @@ func (c *Client) createNetworkPolicy(ctx context.Context, env chaostest.Env, spe
 	return nil
 }
 
-func (c *Client) deleteOne(ctx context.Context, env chaostest.Env, kind, name, ns string, del func(context.Context, string, metav1.DeleteOptions) error) (any, error) {
+func (c *Client) deleteOne(ctx context.Context, env provider.Env, kind, name, ns string, del func(context.Context, string, metav1.DeleteOptions) error) (any, error) {
 	if err := c.checkNamespace(env, ns); err != nil {
 		return nil, err
 	}
@@ -264,7 +268,7 @@ func (c *Client) deleteOne(ctx context.Context, env chaostest.Env, kind, name, n
 	return nil, nil
 }
 
-func serviceIsInitialized(ctx context.Context, c *Client, env chaostest.Env, a serviceIsInitializedArgs) (any, error) {
+func serviceIsInitialized(ctx context.Context, c *Client, env provider.Env, a serviceIsInitializedArgs) (any, error) {
 	o := metav1.ListOptions{LabelSelector: a.LabelSelector}
 	if a.LabelSelector == "" {
 		o = metav1.ListOptions{FieldSelector: "metadata.name=" + a.Name}
@@ -279,7 +283,7 @@ func serviceIsInitialized(ctx context.Context, c *Client, env chaostest.Env, a s
 	return true, nil
 }
 
-func secretExists(ctx context.Context, c *Client, env chaostest.Env, a secretExistsArgs) (any, error) {
+func secretExists(ctx context.Context, c *Client, env provider.Env, a secretExistsArgs) (any, error) {
 	o := metav1.ListOptions{LabelSelector: a.LabelSelector}
 	if a.Name != "" {
 		o.FieldSelector = "metadata.name=" + a.Name

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // TestCorpusKubernetesProvidersResolve checks that every chaosk8s provider named by the real
@@ -36,7 +36,7 @@ func TestCorpusKubernetesProvidersResolve(t *testing.T) {
 			}
 			seen++
 			name := mod + "." + p["func"].(string)
-			fn, ok := chaostest.LookupFunc(name)
+			fn, ok := provider.LookupFunc(name)
 			if !assert.True(t, ok, "%s: %s is not registered", filepath.Base(f), name) {
 				return
 			}

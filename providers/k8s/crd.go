@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type gvrArgs struct {
@@ -95,58 +95,58 @@ type applyArgs struct {
 }
 
 func init() {
-	register("chaosk8s.crd.actions.create_custom_object", "Create a custom object in a namespace; an existing one is returned as the API reported it.", func(ctx context.Context, c *Client, env chaostest.Env, a createCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.create_custom_object", "Create a custom object in a namespace; an existing one is returned as the API reported it.", func(ctx context.Context, c *Client, env provider.Env, a createCustomArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
 		return c.createCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS, a.Resource, a.ResourceAsYAMLFile)
 	})
-	register("chaosk8s.crd.actions.create_cluster_custom_object", "Create a cluster-wide custom object.", func(ctx context.Context, c *Client, env chaostest.Env, a createClusterCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.create_cluster_custom_object", "Create a cluster-wide custom object.", func(ctx context.Context, c *Client, env provider.Env, a createClusterCustomArgs) (any, error) {
 		return c.createCustom(ctx, gvr(a.Group, a.Version, a.Plural), "", a.Resource, a.ResourceAsYAMLFile)
 	})
-	register("chaosk8s.crd.actions.delete_custom_object", "Delete a custom object in a namespace.", func(ctx context.Context, c *Client, env chaostest.Env, a customNameArgs) (any, error) {
+	register("chaosk8s.crd.actions.delete_custom_object", "Delete a custom object in a namespace.", func(ctx context.Context, c *Client, env provider.Env, a customNameArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
 		return c.deleteCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS, a.Name)
 	})
-	register("chaosk8s.crd.actions.delete_cluster_custom_object", "Delete a cluster-wide custom object.", func(ctx context.Context, c *Client, env chaostest.Env, a clusterCustomNameArgs) (any, error) {
+	register("chaosk8s.crd.actions.delete_cluster_custom_object", "Delete a cluster-wide custom object.", func(ctx context.Context, c *Client, env provider.Env, a clusterCustomNameArgs) (any, error) {
 		return c.deleteCustom(ctx, gvr(a.Group, a.Version, a.Plural), "", a.Name)
 	})
-	register("chaosk8s.crd.actions.patch_custom_object", "Patch (JSON merge patch) a custom object in a namespace.", func(ctx context.Context, c *Client, env chaostest.Env, a changeCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.patch_custom_object", "Patch (JSON merge patch) a custom object in a namespace.", func(ctx context.Context, c *Client, env provider.Env, a changeCustomArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
 		return c.changeCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS, a.Name, a.Resource, a.ResourceAsYAMLFile, false)
 	})
-	register("chaosk8s.crd.actions.replace_custom_object", "Replace a custom object in a namespace.", func(ctx context.Context, c *Client, env chaostest.Env, a changeCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.replace_custom_object", "Replace a custom object in a namespace.", func(ctx context.Context, c *Client, env provider.Env, a changeCustomArgs) (any, error) {
 		if err := c.checkNamespace(env, a.NS); err != nil {
 			return nil, err
 		}
 		return c.changeCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS, a.Name, a.Resource, a.ResourceAsYAMLFile, true)
 	})
-	register("chaosk8s.crd.actions.patch_cluster_custom_object", "Patch (JSON merge patch) a cluster-wide custom object.", func(ctx context.Context, c *Client, env chaostest.Env, a changeClusterCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.patch_cluster_custom_object", "Patch (JSON merge patch) a cluster-wide custom object.", func(ctx context.Context, c *Client, env provider.Env, a changeClusterCustomArgs) (any, error) {
 		return c.changeCustom(ctx, gvr(a.Group, a.Version, a.Plural), "", a.Name, a.Resource, a.ResourceAsYAMLFile, false)
 	})
-	register("chaosk8s.crd.actions.replace_cluster_custom_object", "Replace a cluster-wide custom object.", func(ctx context.Context, c *Client, env chaostest.Env, a changeClusterCustomArgs) (any, error) {
+	register("chaosk8s.crd.actions.replace_cluster_custom_object", "Replace a cluster-wide custom object.", func(ctx context.Context, c *Client, env provider.Env, a changeClusterCustomArgs) (any, error) {
 		return c.changeCustom(ctx, gvr(a.Group, a.Version, a.Plural), "", a.Name, a.Resource, a.ResourceAsYAMLFile, true)
 	})
-	register("chaosk8s.crd.actions.apply_from_json", "Apply (server-side) the objects of a JSON document.", func(ctx context.Context, c *Client, env chaostest.Env, a applyArgs) (any, error) {
+	register("chaosk8s.crd.actions.apply_from_json", "Apply (server-side) the objects of a JSON document.", func(ctx context.Context, c *Client, env provider.Env, a applyArgs) (any, error) {
 		return c.apply(ctx, env, a.Resource)
 	})
-	register("chaosk8s.crd.actions.apply_from_yaml", "Apply (server-side) the objects of a YAML document (several documents allowed).", func(ctx context.Context, c *Client, env chaostest.Env, a applyArgs) (any, error) {
+	register("chaosk8s.crd.actions.apply_from_yaml", "Apply (server-side) the objects of a YAML document (several documents allowed).", func(ctx context.Context, c *Client, env provider.Env, a applyArgs) (any, error) {
 		return c.apply(ctx, env, a.Resource)
 	})
-	register("chaosk8s.crd.probes.get_custom_object", "A custom object of a namespace.", func(ctx context.Context, c *Client, env chaostest.Env, a customNameArgs) (any, error) {
+	register("chaosk8s.crd.probes.get_custom_object", "A custom object of a namespace.", func(ctx context.Context, c *Client, env provider.Env, a customNameArgs) (any, error) {
 		return c.getCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS, a.Name)
 	})
-	register("chaosk8s.crd.probes.get_cluster_custom_object", "A cluster-wide custom object.", func(ctx context.Context, c *Client, env chaostest.Env, a clusterCustomNameArgs) (any, error) {
+	register("chaosk8s.crd.probes.get_cluster_custom_object", "A cluster-wide custom object.", func(ctx context.Context, c *Client, env provider.Env, a clusterCustomNameArgs) (any, error) {
 		return c.getCustom(ctx, gvr(a.Group, a.Version, a.Plural), "", a.Name)
 	})
-	register("chaosk8s.crd.probes.list_custom_objects", "The custom objects of a namespace (their items).", func(ctx context.Context, c *Client, env chaostest.Env, a customListArgs) (any, error) {
+	register("chaosk8s.crd.probes.list_custom_objects", "The custom objects of a namespace (their items).", func(ctx context.Context, c *Client, env provider.Env, a customListArgs) (any, error) {
 		return c.listCustom(ctx, gvr(a.Group, a.Version, a.Plural), a.NS)
 	})
-	register("chaosk8s.crd.probes.list_cluster_custom_objects", "The cluster-wide custom objects (their items).", func(ctx context.Context, c *Client, env chaostest.Env, a gvrArgs) (any, error) {
+	register("chaosk8s.crd.probes.list_cluster_custom_objects", "The cluster-wide custom objects (their items).", func(ctx context.Context, c *Client, env provider.Env, a gvrArgs) (any, error) {
 		return c.listCustom(ctx, gvr(a.Group, a.Version, a.Plural), "")
 	})
 }
@@ -347,7 +347,7 @@ func decodeDocuments(text string) ([]*unstructured.Unstructured, error) {
 
 // apply applies each object of text with server-side apply (field manager "chaostest") and
 // returns the applied object, or the list of them when there are several.
-func (c *Client) apply(ctx context.Context, env chaostest.Env, text string) (any, error) {
+func (c *Client) apply(ctx context.Context, env provider.Env, text string) (any, error) {
 	objs, err := decodeDocuments(text)
 	if err != nil {
 		return nil, err

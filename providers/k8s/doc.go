@@ -22,6 +22,10 @@
 // creation time, name_pattern as an unanchored regular-expression search), and the quirks of the
 // deprecated chaosk8s.actions / chaosk8s.probes modules (microservice_available_and_healthy
 // returns null). exec_in_pods reports a failed command's exit_code as a string, as upstream does.
+// get_events reads events.k8s.io/v1, as chaosk8s does: its field selectors name regarding.*,
+// reason, type, reportingController, metadata.name and metadata.namespace (core/v1's
+// involvedObject.* is refused by the API server), and its output is the response body as the
+// API server sent it (an EventList whose items carry regarding and note).
 //
 // # Where chaostest deliberately differs (safety)
 //
@@ -38,5 +42,8 @@
 //
 // [FromEnv] builds a client the way chaosk8s does (see its doc); [FromREST] and [FromEnvConf]
 // wrap a *rest.Config or an e2e-framework envconf.Config; [Connect] is for Go tests and fails
-// the test when no cluster answers.
+// the test when no cluster answers. With no configuration at all (no kubeconfig file, no
+// in-cluster switch, no KUBERNETES_HOST), activities fail with an error wrapping [ErrNoConfig]
+// that says where a configuration was looked for. Each client keeps the end of its last action
+// for [Client.RecoveryTime]; [Client.Session] gives parallel experiments their own.
 package k8s

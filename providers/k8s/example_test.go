@@ -3,11 +3,13 @@ package k8s_test
 import (
 	"encoding/json"
 	"fmt"
+	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/providers/k8s"
 )
 
@@ -41,4 +43,18 @@ func ExampleClient_WaitFor() {
 	fmt.Println(string(b))
 	// Output:
 	// {"type":"probe","name":"webapp-back-within-a-minute","provider":{"type":"go","func":"k8s: wait for deployment shop/webapp fully available within 1m0s"}}
+}
+
+// Each test gets a namespace of its own; the activities of the client TestNamespace returns
+// act there, so tests that run in parallel do not touch each other's pods. (Compile-only: it
+// needs a cluster.)
+func ExampleClient_TestNamespace() {
+	var t *testing.T // the test's *testing.T
+	kube := k8s.Connect(t).TestNamespace(t)
+	// create the system under test in kube.Namespace(), then:
+	ct := chaostest.New(t)
+	ct.SteadyState("web runs", kube.WaitFor(k8s.PodsRunning("", "app=web").AtLeast(2), time.Minute).Want(true))
+	ct.Action("kill-one", kube.TerminatePods("app=web"))
+	ct.Probe("recovery", kube.RecoveryTime(k8s.PodsRunning("", "app=web").AtLeast(2), 2*time.Minute))
+	ct.Run()
 }

@@ -1,24 +1,21 @@
 package k8s
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
-
-// lastActionAll is the end of the last action run by any client of this process.
-var lastActionAll atomic.Pointer[time.Time]
 
 // loadSpecFile reads a JSON (.json) or YAML (.yml, .yaml) manifest as chaosk8s does; any other
 // extension is refused with its message.
@@ -89,6 +86,17 @@ func apiError(err error) string {
 	return err.Error()
 }
 
+// doRaw sends req and returns the response body. Unlike rest.Request.DoRaw, an error answer
+// keeps the server's Status (reason and message: "field label not supported: ...") instead of
+// "the server rejected our request for an unknown reason".
+func doRaw(ctx context.Context, req *rest.Request) ([]byte, error) {
+	res := req.Do(ctx)
+	if err := res.Error(); err != nil {
+		return nil, err
+	}
+	return res.Raw()
+}
+
 // formatName fills chaosk8s's "{name}" selector templates as str.format(name=name) does.
 func formatName(tmpl, name string) string {
 	return strings.ReplaceAll(tmpl, "{name}", pyStr(name))
@@ -99,7 +107,7 @@ func jsonBytes(v any) ([]byte, error) {
 }
 
 // logf writes a progress line to the run's log, when there is one.
-func logf(env chaostest.Env, format string, args ...any) {
+func logf(env provider.Env, format string, args ...any) {
 	if env.Logf != nil {
 		env.Logf(format, args...)
 	}

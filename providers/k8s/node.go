@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type deleteNodesArgs struct {
@@ -60,7 +60,7 @@ type verifyNodesConditionArgs struct {
 
 func init() {
 	register("chaosk8s.node.actions.delete_nodes", "Delete nodes (not drained first); returns their names.", deleteNodes)
-	register("chaosk8s.node.actions.create_node", "Create a node from metadata and spec; returns it.", func(ctx context.Context, c *Client, env chaostest.Env, a createNodeArgs) (any, error) {
+	register("chaosk8s.node.actions.create_node", "Create a node from metadata and spec; returns it.", func(ctx context.Context, c *Client, env provider.Env, a createNodeArgs) (any, error) {
 		var n corev1.Node
 		if err := convert(a.Meta, &n.ObjectMeta); err != nil {
 			return nil, fmt.Errorf("meta: %v", err)
@@ -75,14 +75,14 @@ func init() {
 		res.APIVersion, res.Kind = "v1", "Node"
 		return jsonValue(res)
 	})
-	register("chaosk8s.node.actions.cordon_node", "Mark nodes unschedulable; returns their names.", func(ctx context.Context, c *Client, env chaostest.Env, a nodeNameArgs) (any, error) {
+	register("chaosk8s.node.actions.cordon_node", "Mark nodes unschedulable; returns their names.", func(ctx context.Context, c *Client, env provider.Env, a nodeNameArgs) (any, error) {
 		nodes, err := c.selectNodes(ctx, a.Name, a.LabelSelector, true)
 		if err != nil {
 			return nil, err
 		}
 		return c.setUnschedulable(ctx, nodes, true)
 	})
-	register("chaosk8s.node.actions.uncordon_node", "Mark nodes schedulable again; returns their names.", func(ctx context.Context, c *Client, env chaostest.Env, a nodeNameArgs) (any, error) {
+	register("chaosk8s.node.actions.uncordon_node", "Mark nodes schedulable again; returns their names.", func(ctx context.Context, c *Client, env provider.Env, a nodeNameArgs) (any, error) {
 		nodes, err := c.selectNodes(ctx, a.Name, a.LabelSelector, false)
 		if err != nil {
 			return nil, err
@@ -91,27 +91,27 @@ func init() {
 	})
 	register("chaosk8s.node.actions.drain_nodes", "Cordon nodes and evict their pods, like kubectl drain --ignore-daemonsets; returns the node names.", drainNodes)
 
-	register("chaosk8s.node.probes.get_nodes", "The nodes (raw API JSON).", func(ctx context.Context, c *Client, env chaostest.Env, a nodeSelectorArgs) (any, error) {
+	register("chaosk8s.node.probes.get_nodes", "The nodes (raw API JSON).", func(ctx context.Context, c *Client, env provider.Env, a nodeSelectorArgs) (any, error) {
 		req := c.cs.CoreV1().RESTClient().Get().Resource("nodes")
 		if a.LabelSelector != "" {
 			req = req.Param("labelSelector", a.LabelSelector)
 		}
-		b, err := req.DoRaw(ctx)
+		b, err := doRaw(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("listing nodes: %s", apiError(err))
 		}
 		return rawJSON(b)
 	})
-	register("chaosk8s.node.probes.get_all_node_status_conditions", "Each node's name and condition statuses.", func(ctx context.Context, c *Client, env chaostest.Env, a nodeSelectorArgs) (any, error) {
+	register("chaosk8s.node.probes.get_all_node_status_conditions", "Each node's name and condition statuses.", func(ctx context.Context, c *Client, env provider.Env, a nodeSelectorArgs) (any, error) {
 		return nodeConditions(ctx, c, a.LabelSelector)
 	})
-	register("chaosk8s.node.probes.all_nodes_must_be_ready_to_schedule", "True when every node's Ready condition is True.", func(ctx context.Context, c *Client, env chaostest.Env, a nodeSelectorArgs) (any, error) {
+	register("chaosk8s.node.probes.all_nodes_must_be_ready_to_schedule", "True when every node's Ready condition is True.", func(ctx context.Context, c *Client, env provider.Env, a nodeSelectorArgs) (any, error) {
 		return nodesCondition(ctx, c, a.LabelSelector, map[string]string{"Ready": "True"})
 	})
-	register("chaosk8s.node.probes.verify_nodes_condition", "True when every node has the condition with the value.", func(ctx context.Context, c *Client, env chaostest.Env, a verifyNodesConditionArgs) (any, error) {
+	register("chaosk8s.node.probes.verify_nodes_condition", "True when every node has the condition with the value.", func(ctx context.Context, c *Client, env provider.Env, a verifyNodesConditionArgs) (any, error) {
 		return nodesCondition(ctx, c, a.LabelSelector, map[string]string{a.ConditionType: a.ConditionValue})
 	})
-	register("chaosk8s.node.probes.nodes_must_be_healthy", "True when every node is Ready without memory, disk or PID pressure.", func(ctx context.Context, c *Client, env chaostest.Env, a nodeSelectorArgs) (any, error) {
+	register("chaosk8s.node.probes.nodes_must_be_healthy", "True when every node is Ready without memory, disk or PID pressure.", func(ctx context.Context, c *Client, env provider.Env, a nodeSelectorArgs) (any, error) {
 		return nodesCondition(ctx, c, a.LabelSelector, map[string]string{"Ready": "True", "MemoryPressure": "False", "DiskPressure": "False", "PIDPressure": "False"})
 	})
 }
@@ -188,7 +188,7 @@ func sampleNodes(nodes []corev1.Node, count int) []corev1.Node {
 	return out
 }
 
-func deleteNodes(ctx context.Context, c *Client, env chaostest.Env, a deleteNodesArgs) (any, error) {
+func deleteNodes(ctx context.Context, c *Client, env provider.Env, a deleteNodesArgs) (any, error) {
 	if a.LabelSelector == "" && a.All && a.PodLabelSelector == "" {
 		return nil, fmt.Errorf("refusing to delete every node: give label_selector")
 	}
@@ -217,7 +217,7 @@ func deleteNodes(ctx context.Context, c *Client, env chaostest.Env, a deleteNode
 	return out, nil
 }
 
-func drainNodes(ctx context.Context, c *Client, env chaostest.Env, a drainNodesArgs) (any, error) {
+func drainNodes(ctx context.Context, c *Client, env provider.Env, a drainNodesArgs) (any, error) {
 	nodes, err := c.selectNodes(ctx, a.Name, a.LabelSelector, true)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // TerminatePodsArgs are the arguments of chaosk8s.pod.actions.terminate_pods.
@@ -118,7 +118,7 @@ type allPodsHealthyArgs struct {
 func init() {
 	register("chaosk8s.pod.actions.terminate_pods", "Terminate pods selected by label and/or name pattern; returns the deleted pod names.", terminatePods)
 	register("chaosk8s.pod.actions.exec_in_pods", "Run a command in the named container of the selected pods.", execInPods)
-	register("chaosk8s.pod.actions.delete_pods", "Deprecated: terminate_pods with name_pattern=name.", func(ctx context.Context, c *Client, env chaostest.Env, a deletePodsArgs) (any, error) {
+	register("chaosk8s.pod.actions.delete_pods", "Deprecated: terminate_pods with name_pattern=name.", func(ctx context.Context, c *Client, env provider.Env, a deletePodsArgs) (any, error) {
 		return terminatePods(ctx, c, env, TerminatePodsArgs{NamePattern: a.Name, LabelSelector: a.LabelSelector, NS: a.NS, Mode: "fixed", Qty: 1, GracePeriod: -1, Order: "alphabetic"})
 	})
 	register("chaosk8s.pod.probes.read_pod_logs", "Read the logs of the selected pods: {pod_name: logs with timestamps}.", readPodLogs)
@@ -140,7 +140,7 @@ func (c *Client) listPods(ctx context.Context, ns, selector string) ([]corev1.Po
 	return l.Items, nil
 }
 
-func (c *Client) selectPods(ctx context.Context, env chaostest.Env, s podSelection, ns string) ([]corev1.Pod, error) {
+func (c *Client) selectPods(ctx context.Context, env provider.Env, s podSelection, ns string) ([]corev1.Pod, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (c *Client) selectPods(ctx context.Context, env chaostest.Env, s podSelecti
 	return s.pick(pods, nil)
 }
 
-func terminatePods(ctx context.Context, c *Client, env chaostest.Env, a TerminatePodsArgs) (any, error) {
+func terminatePods(ctx context.Context, c *Client, env provider.Env, a TerminatePodsArgs) (any, error) {
 	s := podSelection{LabelSelector: a.LabelSelector, NamePattern: a.NamePattern, All: a.All, Rand: a.Rand, Mode: a.Mode, Qty: a.Qty, Order: a.Order}
 	pods, err := c.selectPods(ctx, env, s, a.NS)
 	if err != nil {
@@ -218,7 +218,7 @@ func isEmptyCmd(cmd any) bool {
 	return false
 }
 
-func execInPods(ctx context.Context, c *Client, env chaostest.Env, a ExecInPodsArgs) (any, error) {
+func execInPods(ctx context.Context, c *Client, env provider.Env, a ExecInPodsArgs) (any, error) {
 	if isEmptyCmd(a.Cmd) {
 		return nil, errors.New("A command must be set to run a container")
 	}
@@ -299,7 +299,7 @@ func (c *Client) exec(ctx context.Context, ns, pod, container string, argv []str
 	return nil, out.String(), "", err
 }
 
-func readPodLogs(ctx context.Context, c *Client, env chaostest.Env, a readPodLogsArgs) (any, error) {
+func readPodLogs(ctx context.Context, c *Client, env provider.Env, a readPodLogsArgs) (any, error) {
 	selector := formatName(a.LabelSelector, a.Name)
 	pods, err := c.listPods(ctx, a.NS, selector)
 	if err != nil {
@@ -324,7 +324,7 @@ func readPodLogs(ctx context.Context, c *Client, env chaostest.Env, a readPodLog
 	}
 	logs := map[string]any{}
 	for _, p := range pods {
-		b, err := c.cs.CoreV1().Pods(a.NS).GetLogs(p.Name, opts).DoRaw(ctx)
+		b, err := doRaw(ctx, c.cs.CoreV1().Pods(a.NS).GetLogs(p.Name, opts))
 		if err != nil {
 			return nil, fmt.Errorf("reading the logs of pod '%s': %s", p.Name, apiError(err))
 		}
@@ -341,7 +341,7 @@ func failOrFalse(raise bool, format string, args ...any) (any, error) {
 	return false, nil
 }
 
-func podsInPhase(ctx context.Context, c *Client, env chaostest.Env, a podsInPhaseArgs) (any, error) {
+func podsInPhase(ctx context.Context, c *Client, env provider.Env, a podsInPhaseArgs) (any, error) {
 	pods, err := c.listPods(ctx, a.NS, a.LabelSelector)
 	if err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func podsInPhase(ctx context.Context, c *Client, env chaostest.Env, a podsInPhas
 	return true, nil
 }
 
-func podsNotInPhase(ctx context.Context, c *Client, env chaostest.Env, a podsNotInPhaseArgs) (any, error) {
+func podsNotInPhase(ctx context.Context, c *Client, env provider.Env, a podsNotInPhaseArgs) (any, error) {
 	pods, err := c.listPods(ctx, a.NS, a.LabelSelector)
 	if err != nil {
 		return nil, err
@@ -391,7 +391,7 @@ func pyDict(m map[string]string, keys []string) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-func podsInConditions(ctx context.Context, c *Client, env chaostest.Env, a podsInConditionsArgs) (any, error) {
+func podsInConditions(ctx context.Context, c *Client, env provider.Env, a podsInConditionsArgs) (any, error) {
 	pods, err := c.listPods(ctx, a.NS, a.LabelSelector)
 	if err != nil {
 		return nil, err
@@ -432,11 +432,11 @@ func countPodsIn(ctx context.Context, c *Client, selector, phase, ns string) (in
 	return n, nil
 }
 
-func countPods(ctx context.Context, c *Client, env chaostest.Env, a countPodsArgs) (any, error) {
+func countPods(ctx context.Context, c *Client, env provider.Env, a countPodsArgs) (any, error) {
 	return countPodsIn(ctx, c, a.LabelSelector, a.Phase, a.NS)
 }
 
-func countMinPods(ctx context.Context, c *Client, env chaostest.Env, a countMinPodsArgs) (any, error) {
+func countMinPods(ctx context.Context, c *Client, env provider.Env, a countMinPodsArgs) (any, error) {
 	n, err := countPodsIn(ctx, c, a.LabelSelector, a.Phase, a.NS)
 	if err != nil {
 		return nil, err
@@ -444,7 +444,7 @@ func countMinPods(ctx context.Context, c *Client, env chaostest.Env, a countMinP
 	return n >= int64(a.MinCount), nil
 }
 
-func podIsNotAvailable(ctx context.Context, c *Client, env chaostest.Env, a podIsNotAvailableArgs) (any, error) {
+func podIsNotAvailable(ctx context.Context, c *Client, env provider.Env, a podIsNotAvailableArgs) (any, error) {
 	pods, err := c.listPods(ctx, a.NS, formatName(a.LabelSelector, a.Name))
 	if err != nil {
 		return nil, err
@@ -457,7 +457,7 @@ func podIsNotAvailable(ctx context.Context, c *Client, env chaostest.Env, a podI
 	return true, nil
 }
 
-func shouldBeFoundInLogs(ctx context.Context, c *Client, env chaostest.Env, a shouldBeFoundInLogsArgs) (any, error) {
+func shouldBeFoundInLogs(ctx context.Context, c *Client, env provider.Env, a shouldBeFoundInLogsArgs) (any, error) {
 	return matchLogs(a.Pattern, a.AllContainers, a.Value)
 }
 
@@ -483,7 +483,7 @@ func matchLogs(pattern string, allContainers bool, value map[string]string) (any
 	return matched > 0, nil
 }
 
-func allPodsHealthy(ctx context.Context, c *Client, env chaostest.Env, a allPodsHealthyArgs) (any, error) {
+func allPodsHealthy(ctx context.Context, c *Client, env provider.Env, a allPodsHealthyArgs) (any, error) {
 	pods, err := c.listPods(ctx, a.NS, "")
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type clientKey struct{}
@@ -17,7 +17,7 @@ func withClient(ctx context.Context, c *Client) context.Context {
 }
 
 // impl is one chaosk8s function: its arguments struct A carries `arg` and `default` tags.
-type impl[A any] func(ctx context.Context, c *Client, env chaostest.Env, a A) (any, error)
+type impl[A any] func(ctx context.Context, c *Client, env provider.Env, a A) (any, error)
 
 // names lists every name this package registers, in registration order.
 var names []string
@@ -28,7 +28,7 @@ var names []string
 func register[A any](name, doc string, fn impl[A]) {
 	names = append(names, name)
 	isAction := strings.Contains(name, ".actions.") || strings.HasPrefix(name, "chaosk8s.actions.")
-	chaostest.Register(name, doc, func(ctx context.Context, env chaostest.Env, a A) (any, error) {
+	provider.Register(name, doc, func(ctx context.Context, env provider.Env, a A) (any, error) {
 		c, _ := ctx.Value(clientKey{}).(*Client)
 		if c == nil {
 			var err error
@@ -38,9 +38,7 @@ func register[A any](name, doc string, fn impl[A]) {
 		}
 		out, err := fn(ctx, c, env, a)
 		if isAction {
-			now := time.Now()
-			c.markAction(now)
-			lastActionAll.Store(&now)
+			c.markAction(time.Now())
 		}
 		return out, err
 	})

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 type pyParam struct {
@@ -106,7 +106,7 @@ func TestEverySignatureIsRegisteredWithItsArgumentsAndDefaults(t *testing.T) {
 	sigs := signatures(t)
 	require.Greater(t, len(sigs), 80, "signatures file parsed too few functions")
 	for name, params := range sigs {
-		f, ok := chaostest.LookupFunc(name)
+		f, ok := provider.LookupFunc(name)
 		if !assert.True(t, ok, "%s is not registered", name) {
 			continue
 		}
@@ -140,7 +140,7 @@ func TestUndocumentedButCallableFunctionsAreRegistered(t *testing.T) {
 		"chaosk8s.probes.read_microservices_logs",
 		"chaosk8s.probes.secret_exists",
 	} {
-		_, ok := chaostest.LookupFunc(name)
+		_, ok := provider.LookupFunc(name)
 		assert.True(t, ok, name)
 	}
 }

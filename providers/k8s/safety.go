@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // AllowSystemNamespacesKey is the configuration key that lets actions touch the system
@@ -14,7 +14,7 @@ const AllowSystemNamespacesKey = "chaostest_allow_system_namespaces"
 var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
 
 // checkNamespace refuses an action in a system namespace unless the run or the client allows it.
-func (c *Client) checkNamespace(env chaostest.Env, ns string) error {
+func (c *Client) checkNamespace(env provider.Env, ns string) error {
 	if !systemNamespaces[ns] {
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // These tests exercise argument decoding, raise/false decisions, messages and safety rules
@@ -34,12 +34,12 @@ func fakeClient(objs ...runtime.Object) *Client {
 
 func run(t *testing.T, c *Client, name string, args map[string]any) (any, error) {
 	t.Helper()
-	return runEnv(t, c, chaostest.Env{}, name, args)
+	return runEnv(t, c, provider.Env{}, name, args)
 }
 
-func runEnv(t *testing.T, c *Client, env chaostest.Env, name string, args map[string]any) (any, error) {
+func runEnv(t *testing.T, c *Client, env provider.Env, name string, args map[string]any) (any, error) {
 	t.Helper()
-	f, ok := chaostest.LookupFunc(name)
+	f, ok := provider.LookupFunc(name)
 	require.True(t, ok, name)
 	return f.Call(withClient(context.Background(), c), env, args)
 }
@@ -103,7 +103,7 @@ func TestTerminatePodsSafetyAndOutput(t *testing.T) {
 
 	_, err = run(t, c, "chaosk8s.pod.actions.terminate_pods", map[string]any{"label_selector": "app=web", "ns": "kube-system"})
 	assert.EqualError(t, err, "refusing to act on system namespace 'kube-system': set the configuration key chaostest_allow_system_namespaces to true to allow it")
-	_, err = runEnv(t, c, chaostest.Env{Configuration: map[string]any{AllowSystemNamespacesKey: true}}, "chaosk8s.pod.actions.terminate_pods", map[string]any{"label_selector": "app=web", "ns": "kube-system"})
+	_, err = runEnv(t, c, provider.Env{Configuration: map[string]any{AllowSystemNamespacesKey: true}}, "chaosk8s.pod.actions.terminate_pods", map[string]any{"label_selector": "app=web", "ns": "kube-system"})
 	assert.NoError(t, err)
 
 	out, err = run(t, c, "chaosk8s.pod.actions.terminate_pods", map[string]any{"all": true})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // Condition is a state of the cluster that Until, WaitFor and RecoveryTime watch for (with a
@@ -30,11 +31,12 @@ type Condition struct {
 func (cd Condition) String() string { return cd.desc }
 
 // DeploymentReady holds when the deployment exists, its controller has seen its latest spec,
-// and all its replicas are updated, ready and available.
+// and all its replicas are updated, ready and available. An empty ns means the namespace of
+// the client that waits, when it comes from [Client.TestNamespace].
 func DeploymentReady(ns, name string) Condition {
 	return Condition{
 		desc: fmt.Sprintf("deployment %s/%s fully available", ns, name),
-		src:  func(c *Client) source { return deploymentsSource(c, ns) },
+		src:  func(c *Client) source { return deploymentsSource(c, c.scope(ns)) },
 		opts: metav1.ListOptions{FieldSelector: "metadata.name=" + name},
 		holds: func(objs []runtime.Object) (bool, string) {
 			if len(objs) == 0 {
@@ -55,6 +57,8 @@ func DeploymentReady(ns, name string) Condition {
 
 // PodsRunning holds when at least one pod matches selector in ns and every matching pod that
 // is not being deleted is Running with all its containers ready. AtLeast raises the minimum.
+// An empty ns means the namespace of the client that waits, when it comes from
+// [Client.TestNamespace] (otherwise every namespace).
 func PodsRunning(ns, selector string) Condition {
 	return podsRunning(ns, selector, 1)
 }
@@ -67,12 +71,60 @@ func (cd Condition) AtLeast(n int) Condition {
 	return cd
 }
 
+// Exactly makes a PodsRunning condition hold only when exactly n pods match, none of them
+// being deleted, all Running and ready: after a rollout or the replacement of a terminated
+// pod, the old pod is gone too, so probes that read every pod of the selector see n.
+func (cd Condition) Exactly(n int) Condition {
+	if !cd.pods {
+		return cd
+	}
+	ns, selector := cd.ns, cd.opts.LabelSelector
+	return Condition{
+		desc: fmt.Sprintf("exactly %d pods %s %q Running and ready", n, ns, selector),
+		ns:   ns,
+		pods: true,
+		src:  func(c *Client) source { return podsSource(c, c.scope(ns)) },
+		opts: metav1.ListOptions{LabelSelector: selector},
+		holds: func(objs []runtime.Object) (bool, string) {
+			ready, deleting := 0, 0
+			for _, o := range objs {
+				p := o.(*corev1.Pod)
+				switch {
+				case p.DeletionTimestamp != nil:
+					deleting++
+				case p.Status.Phase == corev1.PodRunning && podReady(p):
+					ready++
+				}
+			}
+			return ready == n && len(objs) == n, fmt.Sprintf("%d pods: %d Running and ready, %d being deleted (want exactly %d, all ready)", len(objs), ready, deleting, n)
+		},
+	}
+}
+
+// NoPods holds when no pod matching selector is left in ns, not even one being deleted. An
+// empty ns means the namespace of a [Client.TestNamespace] client (otherwise every namespace).
+func NoPods(ns, selector string) Condition {
+	return Condition{
+		desc: fmt.Sprintf("no pod %s %q left", ns, selector),
+		ns:   ns,
+		src:  func(c *Client) source { return podsSource(c, c.scope(ns)) },
+		opts: metav1.ListOptions{LabelSelector: selector},
+		holds: func(objs []runtime.Object) (bool, string) {
+			names := make([]string, 0, len(objs))
+			for _, o := range objs {
+				names = append(names, o.(*corev1.Pod).Name)
+			}
+			return len(objs) == 0, fmt.Sprintf("%d pods left %v", len(objs), names)
+		},
+	}
+}
+
 func podsRunning(ns, selector string, n int) Condition {
 	return Condition{
 		desc: fmt.Sprintf("pods %s %q Running and ready (at least %d)", ns, selector, n),
 		ns:   ns,
 		pods: true,
-		src:  func(c *Client) source { return podsSource(c, ns) },
+		src:  func(c *Client) source { return podsSource(c, c.scope(ns)) },
 		opts: metav1.ListOptions{LabelSelector: selector},
 		holds: func(objs []runtime.Object) (bool, string) {
 			running, live := 0, 0
@@ -133,7 +185,7 @@ func (c *Client) Until(ctx context.Context, cond Condition, within time.Duration
 // saying what it last saw, when cond does not hold in time. It serves as a probe ("deployment
 // available again within 60 s") and as a tolerance (a Step tolerance must return true).
 func (c *Client) WaitFor(cond Condition, within time.Duration) *chaostest.Activity {
-	return chaostest.Go(fmt.Sprintf("k8s: wait for %s within %s", cond, within), func(ctx context.Context, env chaostest.Env) (any, error) {
+	return chaostest.Go(fmt.Sprintf("k8s: wait for %s within %s", cond, within), func(ctx context.Context, env provider.Env) (any, error) {
 		if err := c.Until(ctx, cond, within); err != nil {
 			return nil, err
 		}
@@ -143,28 +195,26 @@ func (c *Client) WaitFor(cond Condition, within time.Duration) *chaostest.Activi
 
 // RecoveryTime returns a probe that waits for cond (at most within) and outputs how long the
 // system took to recover, measured from the end of the last action run through this client
-// (or, failing that, through any client of this process; or else from the probe's start):
+// (Client.Call and the constructors built on it), or from the probe's start when none has run.
+// Each client keeps its own: experiments running in parallel with their own clients do not
+// see each other's actions.
 //
 //	{"condition": "...", "since": "2026-...Z", "recovered": true, "seconds": 3.42}
 //
 // The output lands in the journal, so the recovery time is recorded with the run. It fails
 // when cond does not hold within the limit.
 func (c *Client) RecoveryTime(cond Condition, within time.Duration) *chaostest.Activity {
-	return chaostest.Go(fmt.Sprintf("k8s: recovery time of %s (at most %s)", cond, within), func(ctx context.Context, env chaostest.Env) (any, error) {
+	return chaostest.Go(fmt.Sprintf("k8s: recovery time of %s (at most %s)", cond, within), func(ctx context.Context, env provider.Env) (any, error) {
 		start := time.Now()
-		since := c.LastActionEnd()
+		since, from := c.LastActionEnd(), "the last action"
 		if since.IsZero() {
-			if t := lastActionAll.Load(); t != nil {
-				since = *t
-			} else {
-				since = start
-			}
+			since, from = start, "the probe's start (no action ran through this client)"
 		}
 		if err := c.Until(ctx, cond, within); err != nil {
 			return nil, err
 		}
 		secs := time.Since(since).Seconds()
-		logf(env, "%s reached %.3fs after the last action", cond, secs)
+		logf(env, "%s reached %.3fs after %s", cond, secs, from)
 		return journal.NewObject("condition", cond.String(), "since", journal.FormatTime(since), "recovered", true,
 			"seconds", float64(time.Duration(secs*1e6)*time.Microsecond)/float64(time.Second)), nil
 	})

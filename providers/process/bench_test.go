@@ -4,19 +4,19 @@ import (
 	"context"
 	"testing"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/process"
 )
 
 // BenchmarkProcessProbe measures one process probe running `true` through the registered
 // provider type: PATH lookup, start, wait, output.
 func BenchmarkProcessProbe(b *testing.B) {
-	pt, _ := chaostest.LookupProviderType("process")
+	pt, _ := provider.LookupProviderType("process")
 	prov := process.Command("true").Object()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := pt.Run(ctx, chaostest.Env{}, prov); err != nil {
+		if _, err := pt.Run(ctx, provider.Env{}, prov); err != nil {
 			b.Fatal(err)
 		}
 	}

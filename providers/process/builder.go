@@ -6,6 +6,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // Call builds a process provider in Go. Its methods change the call and return it, so they
@@ -70,7 +71,7 @@ func (c *Call) Want(tolerance any) *chaostest.Activity { return c.Activity().Wan
 // Do runs the process now, outside any experiment, and returns its output
 // {status, stdout, stderr}. Errors are those of Run.
 func (c *Call) Do(ctx context.Context) (*journal.Object, error) {
-	out, err := Run(ctx, chaostest.Env{}, c.p)
+	out, err := Run(ctx, provider.Env{}, c.p)
 	if err != nil {
 		return nil, err
 	}

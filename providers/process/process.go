@@ -33,12 +33,11 @@
 //
 // Errors: a timeout fails the activity with "process activity took too long to complete";
 // the whole process group is killed (Python kills only the direct child). A process that cannot
-// be started (not found, not executable, a bad arguments value) is a chaostest.Crash error.
+// be started (not found, not executable, a bad arguments value) is a provider.Crash error.
 // Cancelling the context kills the process group too; the error then wraps ctx.Err().
 package process
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,24 +52,25 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/internal/capped"
 	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // TypeName is the provider type this package registers.
 const TypeName = "process"
 
 func init() {
-	chaostest.RegisterProviderType(chaostest.ProviderType{Name: TypeName, Validate: Validate, Run: Run})
+	provider.RegisterProviderType(provider.ProviderType{Name: TypeName, Validate: Validate, Run: Run})
 }
 
 // Validate checks a process provider object as chaoslib's validate_process_activity does: it
 // must have a path that shutil.which finds, and the file found must be executable. activity is
 // the activity's name, quoted in the messages.
-func Validate(provider *journal.Object, activity string) error {
-	raw := provider.Value("path")
-	if !pyTruthy(raw) {
+func Validate(prov *journal.Object, activity string) error {
+	raw := prov.Value("path")
+	if !pystr.Truthy(raw) {
 		return errors.New("a process activity must have a path")
 	}
 	p, ok := raw.(string)
@@ -92,22 +92,22 @@ const accessX = 0x1 // X_OK
 
 // Run executes a process provider object and returns {status, stdout, stderr} as an ordered
 // *journal.Object. See the package documentation for the rules and the errors.
-func Run(ctx context.Context, env chaostest.Env, provider *journal.Object) (any, error) {
-	raw := provider.Value("path")
+func Run(ctx context.Context, env provider.Env, prov *journal.Object) (any, error) {
+	raw := prov.Value("path")
 	p, ok := raw.(string)
 	if !ok || p == "" {
 		return nil, crashf("a process activity must have a path, got %s %s", journal.TypeName(raw), pystr.Repr(raw))
 	}
-	args, given := provider.Get("arguments")
+	args, given := prov.Get("arguments")
 	if !given {
 		args = []any{}
 	}
-	if pyTruthy(args) && env.HasValues() {
+	if pystr.Truthy(args) && env.HasValues() {
 		args = env.Substitute(args)
 	}
-	timeout, limited, err := parseTimeout(provider.Value("timeout"))
+	timeout, limited, err := parseTimeout(prov.Value("timeout"))
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	path := which(expandUser(p))
 	if path == "" {
@@ -115,13 +115,13 @@ func Run(ctx context.Context, env chaostest.Env, provider *journal.Object) (any,
 	}
 	argv, err := commandLine(path, args)
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	return execute(ctx, argv, timeout, limited)
 }
 
 func crashf(format string, args ...any) error {
-	return chaostest.Crash(fmt.Errorf(format, args...))
+	return provider.Crash(fmt.Errorf(format, args...))
 }
 
 // commandLine builds the argv Chaos Toolkit would run for arguments.
@@ -179,13 +179,13 @@ func execute(ctx context.Context, argv []string, timeout time.Duration, limited 
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 	cmd := &exec.Cmd{
 		Path:        argv[0],
@@ -200,14 +200,15 @@ func execute(ctx context.Context, argv []string, timeout time.Duration, limited 
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return nil, chaostest.Crash(err)
+		return nil, provider.Crash(err)
 	}
 
 	// Read both streams to their end, as Python's communicate() does.
-	var stdout, stderr bytes.Buffer
+	// Each stream keeps its first capped.Max bytes; the rest is read and counted, not held.
+	var stdout, stderr capped.Buffer
 	copied := make(chan struct{}, 2)
 	for _, s := range []struct {
-		dst *bytes.Buffer
+		dst *capped.Buffer
 		src *os.File
 	}{{&stdout, outR}, {&stderr, errR}} {
 		go func() {
@@ -263,11 +264,18 @@ func execute(ctx context.Context, argv []string, timeout time.Duration, limited 
 	}
 	outR.Close()
 	errR.Close()
-	return journal.NewObject(
+	out := journal.NewObject(
 		"status", int64(exitStatus(cmd.ProcessState)),
 		"stdout", decode(stdout.Bytes()),
 		"stderr", decode(stderr.Bytes()),
-	), nil
+	)
+	if stdout.Cut() {
+		capped.Record(out, "stdout", len(stdout.Bytes()), stdout.Size())
+	}
+	if stderr.Cut() {
+		capped.Record(out, "stderr", len(stderr.Bytes()), stderr.Size())
+	}
+	return out, nil
 }
 
 func closedTimeChan() <-chan time.Time {
@@ -390,25 +398,4 @@ func accessible(name string) bool {
 		return false
 	}
 	return syscall.Access(name, accessX) == nil
-}
-
-// pyTruthy reports whether a JSON value is true in Python.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case *journal.Object:
-		return x.Len() > 0
-	}
-	return true
 }

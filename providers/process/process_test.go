@@ -16,12 +16,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
 )
 
 // provider parses a provider object written as JSON, with fmt verbs filled from args.
-func provider(t testing.TB, format string, args ...any) *journal.Object {
+func provObj(t testing.TB, format string, args ...any) *journal.Object {
 	t.Helper()
 	var o journal.Object
 	require.NoError(t, json.Unmarshal([]byte(fmt.Sprintf(format, args...)), &o))
@@ -29,7 +29,7 @@ func provider(t testing.TB, format string, args ...any) *journal.Object {
 }
 
 // run runs a provider object with env.
-func run(t testing.TB, env chaostest.Env, p *journal.Object) (*journal.Object, error) {
+func run(t testing.TB, env provider.Env, p *journal.Object) (*journal.Object, error) {
 	t.Helper()
 	out, err := Run(context.Background(), env, p)
 	if err != nil {
@@ -51,7 +51,7 @@ func writeFile(t testing.TB, dir, name, content string, mode os.FileMode) string
 }
 
 func TestRegistered(t *testing.T) {
-	pt, ok := chaostest.LookupProviderType("process")
+	pt, ok := provider.LookupProviderType("process")
 	require.True(t, ok, "the process provider type is not registered")
 	assert.Equal(t, "process", pt.Name)
 }
@@ -91,7 +91,7 @@ func TestValidate(t *testing.T) {
 				}
 				js = `{"type":"process","path":` + p + `}`
 			}
-			err := Validate(provider(t, "%s", js), "check")
+			err := Validate(provObj(t, "%s", js), "check")
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
@@ -163,7 +163,7 @@ func TestOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := run(t, chaostest.Env{}, provider(t, "%s", tt.provider))
+			out, err := run(t, provider.Env{}, provObj(t, "%s", tt.provider))
 			require.NoError(t, err)
 			assert.Equal(t, []string{"status", "stdout", "stderr"}, out.Keys())
 			assert.Equal(t, tt.status, out.Value("status"))
@@ -188,10 +188,10 @@ func TestCrashes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := run(t, chaostest.Env{Activity: "act"}, provider(t, "%s", tt.provider))
+			_, err := run(t, provider.Env{Activity: "act"}, provObj(t, "%s", tt.provider))
 			require.Error(t, err)
-			var crash *chaostest.CrashError
-			assert.True(t, errors.As(err, &crash), "want a chaostest.Crash error, got %T: %v", err, err)
+			var crash *provider.CrashError
+			assert.True(t, errors.As(err, &crash), "want a provider.Crash error, got %T: %v", err, err)
 			assert.Equal(t, tt.want, err.Error())
 		})
 	}
@@ -227,9 +227,9 @@ func TestTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := run(t, chaostest.Env{}, provider(t, "%s", tt.provider))
+			_, err := run(t, provider.Env{}, provObj(t, "%s", tt.provider))
 			require.Error(t, err)
-			var crash *chaostest.CrashError
+			var crash *provider.CrashError
 			assert.False(t, errors.As(err, &crash), "a timeout is an ActivityFailed, not a crash")
 			assert.Equal(t, "process activity took too long to complete", err.Error())
 		})
@@ -237,7 +237,7 @@ func TestTimeout(t *testing.T) {
 
 	// A timeout kills the whole process group: the shell's background child dies too.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	_, err := run(t, chaostest.Env{}, provider(t, `{"type":"process","path":"sh","arguments":["-c","sleep 30 & echo $! > %s; wait"],"timeout":0.3}`, pidFile))
+	_, err := run(t, provider.Env{}, provObj(t, `{"type":"process","path":"sh","arguments":["-c","sleep 30 & echo $! > %s; wait"],"timeout":0.3}`, pidFile))
 	require.EqualError(t, err, "process activity took too long to complete")
 	b, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
@@ -250,7 +250,7 @@ func TestTimeoutWithEscapedChild(t *testing.T) {
 	// A child in a new session keeps the output pipe open after the process exits: the run waits
 	// for the pipe like Python's communicate(), until the timeout, and then stops reading.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	_, err := run(t, chaostest.Env{}, provider(t, `{"type":"process","path":"sh","arguments":["-c","setsid sleep 5 & echo $! > %s"],"timeout":0.3}`, pidFile))
+	_, err := run(t, provider.Env{}, provObj(t, `{"type":"process","path":"sh","arguments":["-c","setsid sleep 5 & echo $! > %s"],"timeout":0.3}`, pidFile))
 	b, rerr := os.ReadFile(pidFile)
 	if rerr == nil {
 		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
@@ -264,7 +264,7 @@ func TestContextCancellation(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := Run(ctx, chaostest.Env{}, provider(t, `{"type":"process","path":"sh","arguments":"-c 'sleep 30 & echo $! > %s; wait'"}`, pidFile))
+	_, err := Run(ctx, provider.Env{}, provObj(t, `{"type":"process","path":"sh","arguments":"-c 'sleep 30 & echo $! > %s; wait'"}`, pidFile))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, "process /bin/sh stopped: context canceled", err.Error())
@@ -276,12 +276,12 @@ func TestContextCancellation(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	_, err = Run(ctx, chaostest.Env{}, provider(t, `{"type":"process","path":"true"}`))
+	_, err = Run(ctx, provider.Env{}, provObj(t, `{"type":"process","path":"true"}`))
 	assert.ErrorIs(t, err, context.Canceled, "a cancelled context does not start the process")
 }
 
 func TestSubstitution(t *testing.T) {
-	env := chaostest.Env{Configuration: map[string]any{
+	env := provider.Env{Configuration: map[string]any{
 		"n":    int64(42),
 		"none": nil,
 		"msg":  "hello world",
@@ -297,7 +297,7 @@ func TestSubstitution(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := provider(t, "%s", tt.provider)
+			p := provObj(t, "%s", tt.provider)
 			before, _ := json.Marshal(p)
 			out, err := run(t, env, p)
 			require.NoError(t, err)
@@ -308,13 +308,13 @@ func TestSubstitution(t *testing.T) {
 	}
 
 	// Without configuration or secrets, arguments are passed as written.
-	out, err := run(t, chaostest.Env{}, provider(t, `{"type":"process","path":"echo","arguments":["${n}"]}`))
+	out, err := run(t, provider.Env{}, provObj(t, `{"type":"process","path":"echo","arguments":["${n}"]}`))
 	require.NoError(t, err)
 	assert.Equal(t, "${n}\n", out.Value("stdout"))
 
 	// path and timeout are never substituted.
-	_, err = run(t, env, provider(t, `{"type":"process","path":"${tool}"}`))
+	_, err = run(t, env, provObj(t, `{"type":"process","path":"${tool}"}`))
 	assert.EqualError(t, err, "path '${tool}' cannot be found, in activity ''")
-	_, err = run(t, env, provider(t, `{"type":"process","path":"true","timeout":"${t}"}`))
+	_, err = run(t, env, provObj(t, `{"type":"process","path":"true","timeout":"${t}"}`))
 	assert.EqualError(t, err, "process timeout must be a number of seconds, not string '${t}'")
 }

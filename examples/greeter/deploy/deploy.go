@@ -5,7 +5,7 @@
 // resilient, and deletes everything.
 //
 // It works against any cluster a kubernetes.Interface reaches, with one limit: [LoadImages]
-// loads the images only into the local cluster's node (internal/cluster, `make cluster`). On
+// loads the images only into the local cluster's node (package cluster, `make cluster`). On
 // another cluster, load the images Images() lists yourself (cluster.BuildGoImage writes the
 // tarballs, e.g. for `kind load image-archive`), then use a Deployer.
 //
@@ -37,9 +37,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/chaostest/chaostest/cluster"
 	"github.com/chaostest/chaostest/examples/greeter"
 	"github.com/chaostest/chaostest/examples/greeter/service"
-	"github.com/chaostest/chaostest/internal/cluster"
+	"github.com/chaostest/chaostest/providers/k8s"
 )
 
 // FieldManager is the server-side apply field manager the Deployer applies the manifests as.
@@ -272,12 +273,11 @@ func (d *Deployer) WaitGreeterReady(ctx context.Context) error {
 
 func (d *Deployer) waitDeployment(ctx context.Context, name, selector string) error {
 	start := time.Now()
-	if err := waitFor(ctx, fmt.Sprintf("deployment %s/%s rolled out", d.ns(), name), deploymentsSource(d.Client, d.ns()),
-		metav1.ListOptions{FieldSelector: "metadata.name=" + name}, d.timeout(), deploymentRolledOut); err != nil {
+	kube := k8s.FromClientset(d.Client)
+	if err := kube.Until(ctx, k8s.DeploymentReady(d.ns(), name), d.timeout()); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, fmt.Sprintf("exactly one ready pod %q in %s", selector, d.ns()), podsSource(d.Client, d.ns()),
-		metav1.ListOptions{LabelSelector: selector}, d.timeout(), exactlyReadyPods(1)); err != nil {
+	if err := kube.Until(ctx, k8s.PodsRunning(d.ns(), selector).Exactly(1), d.timeout()); err != nil {
 		return err
 	}
 	d.logf("deployment %s/%s ready (waited %s)", d.ns(), name, time.Since(start).Round(10*time.Millisecond))
@@ -369,8 +369,7 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		}
 		d.logf("deleted Service %s/%s", d.ns(), s.Name)
 	}
-	return waitFor(ctx, "no greeter-example pod left in "+d.ns(), podsSource(d.Client, d.ns()),
-		metav1.ListOptions{LabelSelector: PartOf}, d.timeout(), noPods)
+	return k8s.FromClientset(d.Client).Until(ctx, k8s.NoPods(d.ns(), PartOf), d.timeout())
 }
 
 // WaitServing asks url until it has answered 200 with the header X-Greeting-Source equal to

@@ -266,10 +266,14 @@ func TestResilientNameFailure(t *testing.T) {
 		assert.Equal(t, http.StatusServiceUnavailable, r.status)
 		assert.Contains(t, r.body, "name: no answer within 50ms")
 	}
+	// Under load a call can time out before the stalled server even counts it, so the two
+	// failed calls reached it at most twice; what matters is that the open breaker adds none.
+	before := name.calls.Load()
+	assert.True(t, before >= 1 && before <= 2, "name was called %d times by the two failed requests", before)
 	r := w.mustAsk(t, "/")
 	assert.Equal(t, 503, r.status)
 	assert.Equal(t, "name: breaker open, not called\n", r.body)
-	assert.EqualValues(t, 2, name.calls.Load())
+	assert.Equal(t, before, name.calls.Load(), "the open breaker must not call name")
 }
 
 // TestEndpointCache: webapp asks the greeter Service once for the pod's address (/whoami), then

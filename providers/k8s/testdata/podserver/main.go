@@ -1,5 +1,5 @@
 // Command podserver is the tiny program the chaos-tagged tests of providers/k8s run in real
-// pods (built into an image by internal/cluster's LoadGoImage). Without arguments it serves
+// pods (built into an image by cluster.LoadGoImage). Without arguments it serves
 // HTTP on $PORT (default 8080), answering "ok <hostname>", logs one line at start, one per
 // second ("tick N") and one per request other than the kubelet's probes, and exits with status 1 after $EXIT_AFTER (a Go duration) when set. As a
 // command for exec_in_pods it runs "echo ARGS..." (prints them) or "exit N" (prints "bye",

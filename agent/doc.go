@@ -1,0 +1,7 @@
+// Package agent puts chaostest's node agent on a cluster: [Install] and [Uninstall] for any
+// cluster (an image the user pushed to a registry), [InstallLocal] for the local one (image
+// built from Go and imported into the node), [EnsureCRD] for the NetworkChaos CRD.
+//
+// The agent itself is package agent/node (a controller run as a privileged DaemonSet by
+// cmd/chaostest-agent); the kernel side is agent/nft; the API it serves is agent/v1alpha1.
+package agent

@@ -1,9 +1,0 @@
-package chaostest
-
-// SubstituteValue applies Chaos Toolkit ${name} substitution to v, looking names up in
-// configuration first, then in each secret scope in order (see SecretScopes for the accepted
-// forms; use []Scope or *journal.Object to keep declaration order). It walks *journal.Object,
-// maps and lists and returns copies; v is never modified. The implementation is in subst.go.
-func SubstituteValue[S SecretScopes](v any, configuration map[string]any, secrets S) any {
-	return substitute(v, configuration, secrets)
-}

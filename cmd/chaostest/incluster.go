@@ -1,0 +1,433 @@
+//go:build chaostest_k8s
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/chaostest/chaostest/engine"
+	"github.com/chaostest/chaostest/incluster"
+	"github.com/chaostest/chaostest/internal/cluster"
+	"github.com/chaostest/chaostest/journal"
+)
+
+// inClusterFlags are the options of `chaostest run --in-cluster` on top of chaos run's.
+type inClusterFlags struct {
+	inCluster      bool
+	namespace      string
+	serviceAccount string
+	keep           bool
+	image          string
+	ttl            time.Duration
+	grace          time.Duration
+}
+
+// localOnly are the flags the CLI consumes itself: they are not passed to the pod's chaostest.
+var localOnly = map[string]bool{"in-cluster": true, "namespace": true, "service-account": true, "keep": true,
+	"image": true, "ttl": true, "grace": true, "journal-path": true}
+
+func addInClusterFlags(fs *flag.FlagSet) *inClusterFlags {
+	c := &inClusterFlags{}
+	fs.BoolVar(&c.inCluster, "in-cluster", false, "run the experiment as a Kubernetes Job (see README: Running inside the cluster)")
+	fs.StringVar(&c.namespace, "namespace", "default", "with --in-cluster: the namespace of the Job and of its objects")
+	fs.StringVar(&c.serviceAccount, "service-account", "", "with --in-cluster: run as this service account instead of one bound to the narrowest role the experiment needs")
+	fs.BoolVar(&c.keep, "keep", false, "with --in-cluster: keep the Job and its objects after the run")
+	fs.StringVar(&c.image, "image", "", "with --in-cluster: the chaostest image to run (pushed with `chaostest image push`); default: build it from this executable and load it into the local cluster's node")
+	fs.DurationVar(&c.ttl, "ttl", 10*time.Minute, "with --in-cluster: the Job's ttlSecondsAfterFinished (what cleans up when the CLI is killed)")
+	fs.DurationVar(&c.grace, "grace", 2*time.Minute, "with --in-cluster: the time the pod's rollbacks get after Ctrl-C")
+	return c
+}
+
+// inClusterMain is `chaostest run --in-cluster ...`: the experiment runs in a Job.
+func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
+	fs, f := newRunFlags("run", stderr)
+	c := addInClusterFlags(fs)
+	pos, code, ok := parseCommand(fs, "chaostest run --in-cluster [--namespace NS] [--service-account SA] [--keep] [options] FILE", args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "usage: chaostest run --in-cluster [options] FILE (exactly one experiment file or URL)")
+		return 2
+	}
+	if err := checkFrequency(f.frequency); err != nil {
+		fmt.Fprintf(stderr, "chaostest run: %v\n", err)
+		return 2
+	}
+	if err := f.checkPaths(); err != nil {
+		fmt.Fprintf(stderr, "chaostest run: %v\n", err)
+		return 2
+	}
+	lg, err := newLogger(stderr, g)
+	if err != nil {
+		fmt.Fprintf(stderr, "chaostest run: %v\n", err)
+		return 1
+	}
+	defer lg.close()
+	logf := lg.log
+	fail := func(err error) int {
+		logf(engine.LevelError, err.Error())
+		return 1
+	}
+	if err := checkJournalPath(f.journalPath, pos[0], f.varFiles); err != nil {
+		return fail(err)
+	}
+	vars, err := f.loadVars()
+	if err != nil {
+		return fail(err)
+	}
+	exp, err := load(pos[0], f.loadOptions())
+	if err != nil {
+		return fail(err)
+	}
+
+	// what the pod needs: files, environment, permissions
+	files := map[string]string{}
+	podArgs, err := rewriteRunArgs(fs, args, func(flagName, value string, i int) (string, error) {
+		if isURL(value) {
+			return value, nil
+		}
+		data, err := os.ReadFile(value)
+		if err != nil {
+			return "", err
+		}
+		key := "experiment" + filepath.Ext(value)
+		if flagName != "" {
+			key = fmt.Sprintf("%s-%d%s", flagName, i, filepath.Ext(value))
+		}
+		files[key] = string(data)
+		return incluster.ExperimentDir + "/" + key, nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	podCmd := []string{"/chaostest"}
+	if g.verbose {
+		podCmd = append(podCmd, "--verbose")
+	}
+	podCmd = append(podCmd, "--log-format", g.logFormat, "--no-log-file")
+	if data, err := os.ReadFile(g.settingsPath); err == nil {
+		files["settings.yaml"] = string(data)
+		podCmd = append(podCmd, "--settings", incluster.ExperimentDir+"/settings.yaml")
+	} else if g.settingsSet {
+		return fail(fmt.Errorf("--settings %s: %w", g.settingsPath, err))
+	}
+	podCmd = append(podCmd, "in-pod")
+	podCmd = append(podCmd, podArgs...)
+	env, secretEnv := experimentEnv(exp.Object())
+	var perms incluster.Permissions
+	if c.serviceAccount == "" {
+		perms, err = incluster.Derive(exp.Object(), resolver(exp.Object(), vars))
+		if err != nil {
+			return fail(err)
+		}
+	}
+
+	// the cluster and the image
+	kubeconfig := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
+	rc, err := kubeconfig.ClientConfig()
+	if err != nil {
+		return fail(fmt.Errorf("--in-cluster: no Kubernetes configuration: %w", err))
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fail(fmt.Errorf("--in-cluster: %w", err))
+	}
+	ctx := context.Background()
+	apiServer := loopbackAPI(rc.Host)
+	image, pull := c.image, corev1.PullIfNotPresent
+	if image == "" {
+		local := cluster.DefaultConfig()
+		if rc.Host != local.APIServerURL() {
+			return fail(fmt.Errorf("--in-cluster: %s is not the local cluster: push the chaostest image to a registry the cluster can pull from (`chaostest image push REGISTRY/chaostest:TAG`) and pass --image with the reference it prints", rc.Host))
+		}
+		self, err := cliExecutable()
+		if err != nil {
+			return fail(err)
+		}
+		bins, err := incluster.Binaries(self)
+		if err != nil {
+			return fail(fmt.Errorf("--in-cluster: %w", err))
+		}
+		t0 := time.Now()
+		ref, cached, err := incluster.LoadLocal(ctx, local, bins)
+		if err != nil {
+			return fail(fmt.Errorf("--in-cluster: loading the chaostest image into the node: %w", err))
+		}
+		how := "built and loaded into the local node in " + time.Since(t0).Round(time.Millisecond).String()
+		if cached {
+			how = "already on the local node"
+		}
+		logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: image %s %s", ref, how))
+		image, pull = ref, corev1.PullNever
+	}
+
+	// Ctrl-C: the first stops the pod (its rollbacks run), the second stops waiting.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	interrupt := make(chan struct{}, 2)
+	go func() {
+		for s := range sig {
+			logf(engine.LevelWarning, fmt.Sprintf("Caught signal %s: stopping the in-cluster run; its rollbacks run in the pod (a second one stops waiting)", signalName(s)))
+			interrupt <- struct{}{}
+		}
+	}()
+	res, err := incluster.Run(ctx, cs, incluster.Options{
+		Namespace: c.namespace, Name: exp.Title(), Image: image, PullPolicy: pull, Command: podCmd,
+		Files: files, Env: env, SecretEnv: secretEnv, ServiceAccount: c.serviceAccount, Permissions: perms,
+		APIServer: apiServer, Keep: c.keep, TTL: c.ttl, Grace: c.grace, Log: stderr,
+		Info: func(msg string) { logf(engine.LevelDebug, msg) },
+	}, interrupt)
+	if err != nil {
+		return fail(err)
+	}
+	if res.Journal != nil {
+		if err := writeFileAtomic(f.journalPath, res.Journal); err != nil {
+			return fail(fmt.Errorf("cannot write the journal: %w", err))
+		}
+	} else if res.JournalErr != nil {
+		logf(engine.LevelWarning, "in-cluster run: no journal came back: "+res.JournalErr.Error())
+	}
+	logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: job %s ended with exit code %d after %s", res.Job, res.ExitCode, time.Since(start).Round(time.Millisecond)))
+	if res.ExitCode >= 0 {
+		return res.ExitCode
+	}
+	if res.Journal != nil {
+		if j, err := journal.Parse(res.Journal); err == nil && j.Status == journal.StatusCompleted && !j.Deviated {
+			return 0
+		}
+	}
+	return 1
+}
+
+// inPodMain is what the Job's pod runs: `chaostest run` with the journal then printed to
+// stdout in the framing the CLI reads back (incluster.WriteJournal).
+func inPodMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
+	_ = os.Remove(incluster.JournalPath)
+	code := runMain(g, append(args, "--journal-path", incluster.JournalPath), stdout, stderr)
+	data, err := os.ReadFile(incluster.JournalPath)
+	if err != nil {
+		return code // no journal (a load or validation error): the log says why
+	}
+	if err := incluster.WriteJournal(stdout, data); err != nil {
+		fmt.Fprintf(stderr, "chaostest: writing the journal to the log: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// rewriteRunArgs returns the run arguments for the pod's chaostest: without the flags the CLI
+// consumes, with every file (the experiment, --var-file, --control-file) replaced by mapFile's
+// result (its path in the pod).
+func rewriteRunArgs(fs *flag.FlagSet, args []string, mapFile func(flagName, value string, i int) (string, error)) ([]string, error) {
+	var out []string
+	counts := map[string]int{}
+	mapped := func(name, v string) (string, error) {
+		counts[name]++
+		return mapFile(name, v, counts[name])
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			for _, p := range args[i+1:] {
+				m, err := mapped("", p)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, m)
+			}
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			m, err := mapped("", a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		fl := fs.Lookup(name)
+		if fl == nil {
+			return nil, fmt.Errorf("unknown flag %s", a)
+		}
+		bf, isBool := fl.Value.(interface{ IsBoolFlag() bool })
+		if (!isBool || !bf.IsBoolFlag()) && !hasVal {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("flag %s needs a value", a)
+			}
+			i++
+			val, hasVal = args[i], true
+		}
+		switch {
+		case localOnly[name]:
+		case name == "var-file" || name == "control-file":
+			m, err := mapped(name, val)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, "--"+name, m)
+		case hasVal:
+			out = append(out, "--"+name+"="+val)
+		default:
+			out = append(out, "--"+name)
+		}
+	}
+	return out, nil
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
+
+// experimentEnv returns the environment variables the experiment's configuration (env) and
+// secrets (secrets) read, with their values here, so the pod sees what a local run sees.
+func experimentEnv(exp *journal.Object) (env, secrets map[string]string) {
+	env, secrets = map[string]string{}, map[string]string{}
+	collect := func(v any, into map[string]string) {
+		o, ok := v.(*journal.Object)
+		if !ok || o.Value("type") != "env" {
+			return
+		}
+		if k, ok := o.Value("key").(string); ok {
+			if val, ok := os.LookupEnv(k); ok {
+				into[k] = val
+			}
+		}
+	}
+	if cfg, ok := exp.Value("configuration").(*journal.Object); ok {
+		for _, k := range cfg.Keys() {
+			collect(cfg.Value(k), env)
+		}
+	}
+	if sec, ok := exp.Value("secrets").(*journal.Object); ok {
+		for _, scope := range sec.Keys() {
+			if s, ok := sec.Value(scope).(*journal.Object); ok {
+				for _, k := range s.Keys() {
+					collect(s.Value(k), secrets)
+				}
+			}
+		}
+	}
+	return env, secrets
+}
+
+var reference = regexp.MustCompile(`\$\{([^}]+)\}`)
+
+// resolver substitutes ${key} in a provider argument with the configuration value the run
+// will see: --var / --var-file first, then the experiment's configuration (a value, or an env
+// entry read here).
+func resolver(exp *journal.Object, vars *engine.Vars) incluster.Resolver {
+	cfg, _ := exp.Value("configuration").(*journal.Object)
+	return func(s string) (string, error) {
+		var missing error
+		out := reference.ReplaceAllStringFunc(s, func(m string) string {
+			key := m[2 : len(m)-1]
+			if v, ok := vars.Configuration[key]; ok {
+				return fmt.Sprint(v)
+			}
+			if cfg != nil {
+				switch v := cfg.Value(key).(type) {
+				case string:
+					return v
+				case *journal.Object:
+					if v.Value("type") == "env" {
+						k, _ := v.Value("key").(string)
+						if val, ok := os.LookupEnv(k); ok {
+							return val
+						}
+						if d, ok := v.Get("default"); ok {
+							return fmt.Sprint(d)
+						}
+					}
+				}
+			}
+			missing = fmt.Errorf("%s is not known before the run; give it with --var or use --service-account", m)
+			return m
+		})
+		return out, missing
+	}
+}
+
+// loopbackAPI returns "host:port" when the API server's URL is on loopback (the local
+// cluster's is): the pod then runs on the host network to reach it there.
+func loopbackAPI(host string) string {
+	u, err := url.Parse(host)
+	if err != nil {
+		return ""
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		h = "127.0.0.1"
+	}
+	return net.JoinHostPort(h, port)
+}
+
+// imageMain is `chaostest image push|save`: the in-cluster image for another cluster.
+func imageMain(args []string, stdout, stderr io.Writer) int {
+	const use = `usage: chaostest image push REF [--insecure]   push the in-cluster image (this chaostest and its helpers) to a registry
+       chaostest image save REF --out FILE       write it as a docker-archive tarball (kind load image-archive FILE)
+`
+	if len(args) == 0 {
+		fmt.Fprint(stderr, use)
+		return 2
+	}
+	fs := flag.NewFlagSet("image "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	insecure := fs.Bool("insecure", false, "push over plain HTTP")
+	out := fs.String("out", "chaostest-image.tar", "the tarball to write (save)")
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil || len(pos) != 1 {
+		fmt.Fprint(stderr, use)
+		return 2
+	}
+	self, err := cliExecutable()
+	if err == nil {
+		var bins []string
+		if bins, err = incluster.Binaries(self); err == nil {
+			switch args[0] {
+			case "push":
+				var ref string
+				if ref, err = incluster.PushImage(context.Background(), bins, pos[0], *insecure); err == nil {
+					fmt.Fprintln(stdout, ref)
+					return 0
+				}
+			case "save":
+				if err = incluster.SaveImage(bins, pos[0], *out); err == nil {
+					fmt.Fprintf(stdout, "wrote %s (%s)\n", *out, pos[0])
+					return 0
+				}
+			default:
+				err = errors.New("unknown command " + strconv.Quote(args[0]))
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "chaostest image: %v\n", err)
+	return 1
+}

@@ -1,0 +1,566 @@
+// Package chaosmesh provides chaosk8s's chaosk8s.chaosmesh.network functions (add_latency,
+// set_loss, set_bandwidth, delete_network_fault, get_network_fault(s)) and a Go API for them. As chaosk8s
+// does, they create, delete and read Chaos Mesh NetworkChaos objects (chaos-mesh.org/v1alpha1):
+// on a cluster with Chaos Mesh, Chaos Mesh serves them; on one with chaostest's agent (package
+// agent; the local cluster, or `chaostest agent install`), the agent does.
+//
+// When chaostest's agent serves the kind, the functions first check that it can serve the
+// spec (today: loss, partition, delay and bandwidth) and refuse the rest with "not supported by the chaostest
+// agent yet" before anything is created, and they give the object a lease that this process
+// renews while it runs: a fault never outlives the process that made it by more than the
+// lease (default 15 s; configuration key chaostest_network_fault_lease, or [Lease]).
+//
+// # Where chaostest deliberately differs (safety)
+//
+//   - An empty selector (neither label_selectors nor annotations_selectors) is refused; Chaos
+//     Mesh would pick among every pod of the namespace.
+//   - The system namespaces (kube-system, kube-public, kube-node-lease) are refused in ns and
+//     namespaces_selectors unless chaostest_allow_system_namespaces is true.
+//   - mode_value is kept for modes fixed and random-max-percent too (chaosk8s keeps it only for
+//     fixed-percent, which makes Chaos Mesh reject such objects).
+package chaosmesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/chaostest/chaostest/agent/v1alpha1"
+	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
+	"github.com/chaostest/chaostest/providers/k8s"
+)
+
+// LeaseKey is the configuration key giving the lease, in seconds, of the faults this process
+// creates on a cluster served by chaostest's agent (default DefaultLease).
+const LeaseKey = "chaostest_network_fault_lease"
+
+// DefaultLease is the lease of a fault when neither LeaseKey nor Lease says otherwise.
+const DefaultLease = 15 * time.Second
+
+const module = "chaosk8s.chaosmesh.network."
+
+// commonArgs are the selection arguments chaosk8s's network functions share (without tags:
+// the registered structs below spell them out, in chaosk8s's order).
+type commonArgs struct {
+	Name, NS                                                  string
+	NamespacesSelectors, LabelSelectors, AnnotationsSelectors any
+	Mode                                                      string
+	ModeValue                                                 any
+	Direction                                                 string
+}
+
+type targetArgs struct {
+	ExternalTargets                                                                              any
+	TargetMode                                                                                   string
+	TargetModeValue, TargetNamespacesSelectors, TargetLabelSelectors, TargetAnnotationsSelectors any
+}
+
+type lossArgs struct {
+	Name                       string `arg:"name"`
+	NS                         string `arg:"ns" default:"\"default\""`
+	NamespacesSelectors        any    `arg:"namespaces_selectors" default:"null"`
+	LabelSelectors             any    `arg:"label_selectors" default:"null"`
+	AnnotationsSelectors       any    `arg:"annotations_selectors" default:"null"`
+	Mode                       string `arg:"mode" default:"\"one\""`
+	ModeValue                  any    `arg:"mode_value" default:"null"`
+	Direction                  string `arg:"direction" default:"\"to\""`
+	Loss                       any    `arg:"loss" default:"null"`
+	Correlation                any    `arg:"correlation" default:"null"`
+	ExternalTargets            any    `arg:"external_targets" default:"null"`
+	TargetMode                 string `arg:"target_mode" default:"\"one\""`
+	TargetModeValue            any    `arg:"target_mode_value" default:"null"`
+	TargetNamespacesSelectors  any    `arg:"target_namespaces_selectors" default:"null"`
+	TargetLabelSelectors       any    `arg:"target_label_selectors" default:"null"`
+	TargetAnnotationsSelectors any    `arg:"target_annotations_selectors" default:"null"`
+}
+
+type latencyArgs struct {
+	Name                       string `arg:"name"`
+	NS                         string `arg:"ns" default:"\"default\""`
+	NamespacesSelectors        any    `arg:"namespaces_selectors" default:"null"`
+	LabelSelectors             any    `arg:"label_selectors" default:"null"`
+	AnnotationsSelectors       any    `arg:"annotations_selectors" default:"null"`
+	Mode                       string `arg:"mode" default:"\"one\""`
+	ModeValue                  any    `arg:"mode_value" default:"null"`
+	Direction                  string `arg:"direction" default:"\"to\""`
+	Latency                    any    `arg:"latency" default:"null"`
+	Correlation                any    `arg:"correlation" default:"null"`
+	Jitter                     any    `arg:"jitter" default:"null"`
+	ExternalTargets            any    `arg:"external_targets" default:"null"`
+	TargetMode                 string `arg:"target_mode" default:"\"one\""`
+	TargetModeValue            any    `arg:"target_mode_value" default:"null"`
+	TargetNamespacesSelectors  any    `arg:"target_namespaces_selectors" default:"null"`
+	TargetLabelSelectors       any    `arg:"target_label_selectors" default:"null"`
+	TargetAnnotationsSelectors any    `arg:"target_annotations_selectors" default:"null"`
+}
+
+type bandwidthArgs struct {
+	Name                       string `arg:"name"`
+	Rate                       string `arg:"rate"`
+	Limit                      int    `arg:"limit"`
+	Buffer                     int    `arg:"buffer"`
+	NS                         string `arg:"ns" default:"\"default\""`
+	NamespacesSelectors        any    `arg:"namespaces_selectors" default:"null"`
+	LabelSelectors             any    `arg:"label_selectors" default:"null"`
+	AnnotationsSelectors       any    `arg:"annotations_selectors" default:"null"`
+	Mode                       string `arg:"mode" default:"\"one\""`
+	ModeValue                  any    `arg:"mode_value" default:"null"`
+	Direction                  string `arg:"direction" default:"\"to\""`
+	Peakrate                   *int   `arg:"peakrate" default:"null"`
+	Minburst                   *int   `arg:"minburst" default:"null"`
+	ExternalTargets            any    `arg:"external_targets" default:"null"`
+	TargetMode                 string `arg:"target_mode" default:"\"one\""`
+	TargetModeValue            any    `arg:"target_mode_value" default:"null"`
+	TargetNamespacesSelectors  any    `arg:"target_namespaces_selectors" default:"null"`
+	TargetLabelSelectors       any    `arg:"target_label_selectors" default:"null"`
+	TargetAnnotationsSelectors any    `arg:"target_annotations_selectors" default:"null"`
+}
+
+// partitionArgs is chaostest's own function (chaosk8s has none): a NetworkChaos with action
+// partition.
+type partitionArgs struct {
+	Name                       string `arg:"name"`
+	NS                         string `arg:"ns" default:"\"default\""`
+	NamespacesSelectors        any    `arg:"namespaces_selectors" default:"null"`
+	LabelSelectors             any    `arg:"label_selectors" default:"null"`
+	AnnotationsSelectors       any    `arg:"annotations_selectors" default:"null"`
+	Mode                       string `arg:"mode" default:"\"one\""`
+	ModeValue                  any    `arg:"mode_value" default:"null"`
+	Direction                  string `arg:"direction" default:"\"to\""`
+	Duration                   any    `arg:"duration" default:"null"`
+	ExternalTargets            any    `arg:"external_targets" default:"null"`
+	TargetMode                 string `arg:"target_mode" default:"\"one\""`
+	TargetModeValue            any    `arg:"target_mode_value" default:"null"`
+	TargetNamespacesSelectors  any    `arg:"target_namespaces_selectors" default:"null"`
+	TargetLabelSelectors       any    `arg:"target_label_selectors" default:"null"`
+	TargetAnnotationsSelectors any    `arg:"target_annotations_selectors" default:"null"`
+}
+
+// split returns the shared arguments of one of the structs above.
+func split(v any) (commonArgs, targetArgs) {
+	var c commonArgs
+	var t targetArgs
+	switch a := v.(type) {
+	case lossArgs:
+		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
+		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
+	case latencyArgs:
+		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
+		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
+	case bandwidthArgs:
+		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
+		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
+	case partitionArgs:
+		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
+		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
+	}
+	return c, t
+}
+
+type nameArgs struct {
+	Name string `arg:"name"`
+	NS   string `arg:"ns" default:"\"default\""`
+}
+
+type nsArgs struct {
+	NS string `arg:"ns" default:"\"default\""`
+}
+
+func init() {
+	provider.Register(module+"actions.set_loss", "Create a Chaos Mesh NetworkChaos that drops a share of the selected pods' packets (served by chaostest's agent).", func(ctx context.Context, env provider.Env, a lossArgs) (any, error) {
+		spec := map[string]any{"action": "loss", "selector": map[string]any{}, "loss": map[string]any{}}
+		loss := spec["loss"].(map[string]any)
+		setStr(loss, "loss", a.Loss)
+		setStr(loss, "correlation", a.Correlation)
+		c, t := split(a)
+		return create(ctx, env, c, t, spec)
+	})
+	provider.Register(module+"actions.add_latency", "Create a Chaos Mesh NetworkChaos that delays the selected pods' packets (latency, jitter, correlation).", func(ctx context.Context, env provider.Env, a latencyArgs) (any, error) {
+		spec := map[string]any{"action": "delay", "selector": map[string]any{}, "delay": map[string]any{}}
+		d := spec["delay"].(map[string]any)
+		setStr(d, "latency", a.Latency)
+		setStr(d, "correlation", a.Correlation)
+		setStr(d, "jitter", a.Jitter)
+		c, t := split(a)
+		return create(ctx, env, c, t, spec)
+	})
+	provider.Register(module+"actions.set_bandwidth", "Create a Chaos Mesh NetworkChaos that limits the selected pods' bandwidth (rate, limit and buffer of a token bucket filter).", func(ctx context.Context, env provider.Env, a bandwidthArgs) (any, error) {
+		if a.Limit <= 0 || a.Buffer <= 0 {
+			return nil, fmt.Errorf("limit (%d) and buffer (%d): both must be a positive number of bytes", a.Limit, a.Buffer)
+		}
+		// chaosk8s writes the action as "bandwdith", which Chaos Mesh rejects; chaostest spells it right.
+		bw := map[string]any{"rate": a.Rate, "limit": int64(a.Limit), "buffer": int64(a.Buffer)}
+		if a.Peakrate != nil {
+			bw["peakrate"] = int64(*a.Peakrate)
+		}
+		if a.Minburst != nil {
+			bw["minburst"] = int64(*a.Minburst)
+		}
+		spec := map[string]any{"action": "bandwidth", "selector": map[string]any{}, "bandwidth": bw}
+		c, t := split(a)
+		return create(ctx, env, c, t, spec)
+	})
+	provider.Register("chaostest.chaosmesh.network.actions.partition", "Create a Chaos Mesh NetworkChaos that partitions the selected pods (all their traffic in direction, or only with the target pods / external targets). Not in chaosk8s.", func(ctx context.Context, env provider.Env, a partitionArgs) (any, error) {
+		spec := map[string]any{"action": "partition", "selector": map[string]any{}}
+		setStr(spec, "duration", a.Duration)
+		c, t := split(a)
+		return create(ctx, env, c, t, spec)
+	})
+	provider.Register(module+"actions.delete_network_fault", "Delete a Chaos Mesh NetworkChaos (the fault is removed).", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
+		c, err := client(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.CheckNamespace(env, a.NS); err != nil {
+			return nil, err
+		}
+		stopRenewing(a.NS, a.Name)
+		if err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil {
+			return nil, fmt.Errorf("Failed to delete custom resource object: %v", err)
+		}
+		st := metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess,
+			Details: &metav1.StatusDetails{Name: a.Name, Group: v1alpha1.Group, Kind: v1alpha1.Resource}}
+		return toValue(&st)
+	})
+	provider.Register(module+"probes.get_network_fault", "A Chaos Mesh NetworkChaos of a namespace.", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
+		c, err := client(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		u, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).Get(ctx, a.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("Failed to read custom resource object: %v", err)
+		}
+		return objectValue(u)
+	})
+	provider.Register(module+"probes.get_network_faults", "The Chaos Mesh NetworkChaos objects of a namespace.", func(ctx context.Context, env provider.Env, a nsArgs) (any, error) {
+		c, err := client(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		l, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("Failed to list custom resource objects: %v", err)
+		}
+		items := []any{}
+		for i := range l.Items {
+			v, err := objectValue(&l.Items[i])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, v)
+		}
+		return items, nil
+	})
+}
+
+type ctxKey struct{}
+
+// settings travel in the context from the Go API to the registered functions.
+type settings struct {
+	client *k8s.Client
+	lease  time.Duration
+}
+
+func client(ctx context.Context, env provider.Env) (*k8s.Client, error) {
+	if s, ok := ctx.Value(ctxKey{}).(*settings); ok && s.client != nil {
+		return s.client, nil
+	}
+	return k8s.FromEnv(env.Secrets)
+}
+
+func setStr(m map[string]any, key string, v any) {
+	if s := pyStrOpt(v); s != "" {
+		m[key] = s
+	}
+}
+
+// pyStrOpt renders an optional argument the way it lands in the object: strings as they are,
+// numbers as Python's str() would (25 -> "25", 0.5 -> "0.5"); None and "" are left out.
+func pyStrOpt(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		if x == float64(int64(x)) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// list reads a "a,b" string or a list.
+func list(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if x == "" {
+			return nil
+		}
+		var out []any
+		for _, s := range strings.Split(x, ",") {
+			out = append(out, s)
+		}
+		return out
+	case []any:
+		return x
+	}
+	return []any{v}
+}
+
+// kv reads a "k=v,k2=v2" string or a mapping, as chaosk8s does.
+func kv(arg string, v any) (map[string]any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		if len(x) == 0 {
+			return nil, nil
+		}
+		return x, nil
+	case string:
+		if x == "" {
+			return nil, nil
+		}
+		out := map[string]any{}
+		for _, pair := range strings.Split(x, ",") {
+			k, val, ok := strings.Cut(pair, "=")
+			if !ok {
+				return nil, fmt.Errorf("%s: %q is not key=value", arg, pair)
+			}
+			out[k] = val
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s: expected a string \"key=value,...\" or a mapping, got %s", arg, journal.TypeName(v))
+}
+
+// buildSpec fills the selection part of spec as chaosk8s's add_common_spec does.
+func buildSpec(c commonArgs, t targetArgs, spec map[string]any) error {
+	spec["direction"] = c.Direction
+	spec["mode"] = c.Mode
+	if v := pyStrOpt(c.ModeValue); v != "" && c.Mode != "one" && c.Mode != "all" {
+		spec["value"] = v
+	}
+	sel := spec["selector"].(map[string]any)
+	if ns := list(c.NamespacesSelectors); ns != nil {
+		sel["namespaces"] = ns
+	}
+	ls, err := kv("label_selectors", c.LabelSelectors)
+	if err != nil {
+		return err
+	}
+	if ls != nil {
+		sel["labelSelectors"] = ls
+	}
+	as, err := kv("annotations_selectors", c.AnnotationsSelectors)
+	if err != nil {
+		return err
+	}
+	if as != nil {
+		sel["annotationSelectors"] = as
+	}
+	if et := list(t.ExternalTargets); et != nil {
+		spec["externalTargets"] = et
+	}
+	if t.TargetMode != "" {
+		target := map[string]any{"mode": t.TargetMode, "selector": map[string]any{}}
+		if v := pyStrOpt(t.TargetModeValue); v != "" && (t.TargetMode == "fixed" || t.TargetMode == "fixed-percent" || t.TargetMode == "random-max-percent") {
+			target["value"] = v
+		}
+		tsel := target["selector"].(map[string]any)
+		if ns := list(t.TargetNamespacesSelectors); ns != nil {
+			tsel["namespaces"] = ns
+		}
+		tl, err := kv("target_label_selectors", t.TargetLabelSelectors)
+		if err != nil {
+			return err
+		}
+		if tl != nil {
+			tsel["labelSelectors"] = tl
+		}
+		ta, err := kv("target_annotations_selectors", t.TargetAnnotationsSelectors)
+		if err != nil {
+			return err
+		}
+		if ta != nil {
+			tsel["annotationSelectors"] = ta
+		}
+		spec["target"] = target
+	}
+	return nil
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// servedByAgent reports whether the cluster's NetworkChaos CRD is chaostest's (true) or Chaos
+// Mesh's (false); a cluster without the kind is an error saying how to get one.
+func servedByAgent(ctx context.Context, c *k8s.Client) (bool, error) {
+	crd, err := c.Dynamic().Resource(crdGVR).Get(ctx, v1alpha1.CRDName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("the cluster serves no NetworkChaos kind (%s/%s): install Chaos Mesh, or chaostest's agent with `chaostest agent install`", v1alpha1.Group, v1alpha1.Version)
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the CRD %s: %w", v1alpha1.CRDName, err)
+	}
+	return crd.GetLabels()[v1alpha1.ManagedByLabel] == "chaostest", nil
+}
+
+func create(ctx context.Context, env provider.Env, ca commonArgs, ta targetArgs, spec map[string]any) (any, error) {
+	c, err := client(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if ca.Name == "" {
+		return nil, fmt.Errorf("name: the NetworkChaos needs a name")
+	}
+	if err := c.CheckNamespace(env, ca.NS); err != nil {
+		return nil, err
+	}
+	if err := buildSpec(ca, ta, spec); err != nil {
+		return nil, err
+	}
+	sel := spec["selector"].(map[string]any)
+	for _, ns := range list(ca.NamespacesSelectors) {
+		if err := c.CheckNamespace(env, fmt.Sprint(ns)); err != nil {
+			return nil, err
+		}
+	}
+	if sel["labelSelectors"] == nil && sel["annotationSelectors"] == nil {
+		return nil, fmt.Errorf("refusing to select every pod of namespace '%s': give label_selectors or annotations_selectors (chaostest never reads an empty selector as every pod)", ca.NS)
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.Group + "/" + v1alpha1.Version, "kind": v1alpha1.Kind,
+		"metadata": map[string]any{"name": ca.Name, "namespace": ca.NS},
+		"spec":     spec,
+	}}
+	agent, err := servedByAgent(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	lease := leaseOf(ctx, env)
+	if agent {
+		var typed v1alpha1.NetworkChaosSpec
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &typed); err != nil {
+			return nil, fmt.Errorf("the NetworkChaos spec: %w", err)
+		}
+		if err := typed.Check(); err != nil {
+			if errors.Is(err, v1alpha1.ErrNotSupported) {
+				return nil, fmt.Errorf("%s: %w (Chaos Mesh serves it; this cluster has chaostest's agent)", ca.Name, err)
+			}
+			return nil, fmt.Errorf("%s: %w", ca.Name, err)
+		}
+		obj.SetAnnotations(map[string]string{
+			v1alpha1.LeaseSecondsAnnotation: strconv.FormatFloat(lease.Seconds(), 'f', -1, 64),
+			v1alpha1.LeaseRenewAnnotation:   "0",
+		})
+	}
+	out, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(ca.NS).Create(ctx, obj, metav1.CreateOptions{})
+	if err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("Failed to create custom resource object: a NetworkChaos named '%s' already exists in namespace '%s'", ca.Name, ca.NS)
+		}
+		return nil, fmt.Errorf("Failed to create custom resource object: %v", err)
+	}
+	if agent {
+		startRenewing(c, ca.NS, ca.Name, out.GetUID(), lease)
+	}
+	return objectValue(out)
+}
+
+func leaseOf(ctx context.Context, env provider.Env) time.Duration {
+	if s, ok := ctx.Value(ctxKey{}).(*settings); ok && s.lease > 0 {
+		return s.lease
+	}
+	switch v := env.Configuration[LeaseKey].(type) {
+	case float64:
+		if v > 0 {
+			return time.Duration(v * float64(time.Second))
+		}
+	case string:
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+			return time.Duration(f * float64(time.Second))
+		}
+	}
+	return DefaultLease
+}
+
+// renewers holds the lease renewers of this process, by namespace/name.
+var renewers = struct {
+	sync.Mutex
+	m map[string]context.CancelFunc
+}{m: map[string]context.CancelFunc{}}
+
+// startRenewing bumps the lease annotation every third of the lease until the object is gone
+// (or replaced), delete_network_fault is called, or the process ends.
+func startRenewing(c *k8s.Client, ns, name string, uid types.UID, lease time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	renewers.Lock()
+	if old := renewers.m[ns+"/"+name]; old != nil {
+		old()
+	}
+	renewers.m[ns+"/"+name] = cancel
+	renewers.Unlock()
+	go func() {
+		defer cancel()
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		ri := c.Dynamic().Resource(v1alpha1.GVR).Namespace(ns)
+		for n := 1; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			patch := fmt.Sprintf(`{"metadata":{"uid":%q,"annotations":{%q:"%d"}}}`, uid, v1alpha1.LeaseRenewAnnotation, n)
+			rctx, rcancel := context.WithTimeout(ctx, lease/3)
+			_, err := ri.Patch(rctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			rcancel()
+			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+				return // deleted, or another object of that name now
+			}
+		}
+	}()
+}
+
+func stopRenewing(ns, name string) {
+	renewers.Lock()
+	defer renewers.Unlock()
+	if cancel := renewers.m[ns+"/"+name]; cancel != nil {
+		cancel()
+		delete(renewers.m, ns+"/"+name)
+	}
+}
+
+func objectValue(u *unstructured.Unstructured) (any, error) {
+	b, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return journal.DecodeJSON(b)
+}
+
+func toValue(v any) (any, error) {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+	if err != nil {
+		return nil, err
+	}
+	return objectValue(&unstructured.Unstructured{Object: u})
+}
