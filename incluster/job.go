@@ -39,10 +39,8 @@ const (
 
 	// ExperimentDir is where the pod finds the ConfigMap's files.
 	ExperimentDir = "/etc/chaostest"
-	// WorkDir is the pod's writable directory (the journal is written there).
+	// WorkDir is the pod's writable directory ($HOME and $TMPDIR: the journal is written there).
 	WorkDir = "/run/chaostest"
-	// JournalPath is where the pod's chaostest writes the journal.
-	JournalPath = WorkDir + "/journal.json"
 )
 
 // Options describe one in-cluster run.

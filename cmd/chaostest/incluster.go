@@ -221,11 +221,18 @@ func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 }
 
 // inPodMain is what the Job's pod runs: `chaostest run` with the journal then printed to
-// stdout in the framing the CLI reads back (incluster.WriteJournal).
+// stdout in the framing the CLI reads back (incluster.WriteJournal). The journal is written to
+// a fresh file in $TMPDIR (the pod's writable WorkDir).
 func inPodMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
-	_ = os.Remove(incluster.JournalPath)
-	code := runMain(g, append(args, "--journal-path", incluster.JournalPath), stdout, stderr)
-	data, err := os.ReadFile(incluster.JournalPath)
+	dir, err := os.MkdirTemp("", "chaostest-journal-")
+	if err != nil {
+		fmt.Fprintf(stderr, "chaostest in-pod: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "journal.json")
+	code := runMain(g, append(args, "--journal-path", path), stdout, stderr)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return code // no journal (a load or validation error): the log says why
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 
 	"github.com/chaostest/chaostest/internal/k8sfuncs"
 	"github.com/chaostest/chaostest/provider"
@@ -35,6 +37,11 @@ func init() {
 
 // delegate runs the whole command line in the helper (chaostest-k8s is this CLI with the
 // Kubernetes parts linked in), with this process's stdin, and returns its exit code.
+//
+// The helper runs in its own process group and gets every signal this process gets, once:
+// Ctrl-C at a terminal (sent to the foreground group) and the kubelet's SIGTERM to the pod's
+// PID 1 (this process, in the Job of `run --in-cluster`) alike reach it exactly once, so its
+// run is interrupted and its rollbacks run as in a local run. It dies with this process.
 func delegate(what string, stdout, stderr io.Writer) int {
 	path, err := findHelper()
 	if err != nil {
@@ -47,10 +54,31 @@ func delegate(what string, stdout, stderr io.Writer) int {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if self, err := os.Executable(); err == nil {
 		cmd.Env = append(os.Environ(), cliEnv+"="+self)
 	}
-	if err := cmd.Run(); err != nil {
+	sig := make(chan os.Signal, 8)
+	signal.Notify(sig, forwarded...)
+	defer signal.Stop(sig)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(stderr, "chaostest "+what+": "+err.Error())
+		return 1
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sig:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
 			return ee.ExitCode()
@@ -60,6 +88,9 @@ func delegate(what string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// forwarded are the signals delegate passes on to the helper.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT}
 
 // agentMain is `chaostest agent`: the helper does it.
 func agentMain(_ []string, stdout, stderr io.Writer) int { return delegate("agent", stdout, stderr) }
