@@ -118,6 +118,7 @@ type InterruptExecution struct {
 	Reason string
 }
 
+// Error returns the reason the run was interrupted.
 func (e *InterruptExecution) Error() string { return e.Reason }
 
 // Interrupt returns an *InterruptExecution with the given reason.

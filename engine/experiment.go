@@ -78,7 +78,10 @@ type LoadError struct {
 	Err    error
 }
 
+// Error names the source and what went wrong reading it.
 func (e *LoadError) Error() string { return fmt.Sprintf("%s: %v", e.Source, e.Err) }
+
+// Unwrap returns the underlying error (for errors.Is and errors.As).
 func (e *LoadError) Unwrap() error { return e.Err }
 
 // Load reads an experiment from a local file (.json, .yaml or .yml) or from an http(s) URL, as

@@ -113,6 +113,7 @@ type TooLargeError struct {
 	Limit int64
 }
 
+// Error gives the size, the limit and how to raise it.
 func (e *TooLargeError) Error() string {
 	size := "more than " + FormatSize(e.Limit)
 	if e.Size >= 0 {

@@ -28,6 +28,7 @@ type SignalInterrupt struct {
 	Signal string
 }
 
+// Error names the signal received.
 func (s *SignalInterrupt) Error() string { return s.Signal + " signal received" }
 
 // exitCode is the SystemExit code chaoslib raises for the signal, 0 for none.

@@ -29,6 +29,7 @@ type Problem struct {
 	Message string
 }
 
+// String returns the message followed by its location, "(at method[0], key 'name')".
 func (p Problem) String() string {
 	loc := p.Where
 	if p.Key != "" {
@@ -48,6 +49,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error lists the problems as chaoslib does: one on a line, or all of them after a heading.
 func (e *ValidationError) Error() string {
 	if len(e.Problems) == 1 {
 		return "experiment is not valid: " + e.Problems[0].String()

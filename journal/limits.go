@@ -27,6 +27,7 @@ type SyntaxError struct {
 	Msg string
 }
 
+// Error returns the message prefixed with its line and column.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }

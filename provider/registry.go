@@ -270,7 +270,10 @@ func LookupProviderType(name string) (*ProviderType, bool) {
 // (status "aborted"); elsewhere it fails the run.
 type CrashError struct{ Err error }
 
+// Error returns the wrapped error's message.
 func (e *CrashError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *CrashError) Unwrap() error { return e.Err }
 
 // Crash wraps err as a CrashError.
