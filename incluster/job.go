@@ -71,6 +71,9 @@ type Options struct {
 	// is killed. Grace is the pod's termination grace period, the time its rollbacks get after
 	// an interruption (default 2 min).
 	TTL, Grace time.Duration
+	// OwnNamespace runs the Job in a namespace of its own (named after the Job), created for
+	// the run and deleted with it; Namespace is then not used.
+	OwnNamespace bool
 	// Log receives the run's own lines as the pod prints them; Info the CLI's progress lines.
 	Log  io.Writer
 	Info func(msg string)
@@ -118,6 +121,15 @@ func Run(ctx context.Context, cs kubernetes.Interface, o Options, interrupt <-ch
 	}
 	res.Job = name
 	r := &run{cs: cs, o: o, name: name, info: info}
+	if o.OwnNamespace {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: r.labels()}}
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			return res, fmt.Errorf("in-cluster run: creating namespace %s: %w", name, err)
+		}
+		r.ownNS = true
+		r.o.Namespace = name
+		o.Namespace = name
+	}
 	if err := r.create(ctx); err != nil {
 		r.cleanup(context.WithoutCancel(ctx))
 		return res, err
@@ -144,6 +156,8 @@ type run struct {
 	name string
 	info func(string)
 	job  *batchv1.Job
+	// ownNS: the run created its namespace (r.o.Namespace) and deletes it.
+	ownNS bool
 	// outside are the RBAC objects outside the Job's namespace or cluster-scoped: they cannot
 	// be owned by the Job, the CLI deletes them (and Sweep after a killed CLI).
 	outside []func(ctx context.Context) error
@@ -525,6 +539,13 @@ func (r *run) cleanup(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if r.ownNS {
+		defer func() {
+			if err := r.deleteNamespace(ctx); err != nil {
+				r.info(err.Error())
+			}
+		}()
+	}
 	if r.job == nil {
 		return errors.Join(errs...)
 	}
@@ -541,6 +562,21 @@ func (r *run) cleanup(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("in-cluster run: job %s/%s still present after its deletion: %w", r.o.Namespace, r.name, err))
 	}
 	return errors.Join(errs...)
+}
+
+// deleteNamespace deletes the run's own namespace and waits until it is gone.
+func (r *run) deleteNamespace(ctx context.Context) error {
+	if err := r.cs.CoreV1().Namespaces().Delete(ctx, r.o.Namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("in-cluster run: deleting namespace %s: %w", r.o.Namespace, err)
+	}
+	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		_, err := r.cs.CoreV1().Namespaces().Get(ctx, r.o.Namespace, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return fmt.Errorf("in-cluster run: namespace %s still present after its deletion: %w", r.o.Namespace, err)
+	}
+	return nil
 }
 
 // Sweep deletes what earlier runs left behind when their CLI was killed: RBAC objects outside
@@ -586,6 +622,18 @@ func Sweep(ctx context.Context, cs kubernetes.Interface, info func(string)) {
 			if jobGone(o.ObjectMeta) {
 				info(fmt.Sprintf("in-cluster run: removing cluster role %s left by a killed run", o.Name))
 				_ = cs.RbacV1().ClusterRoles().Delete(ctx, o.Name, metav1.DeleteOptions{})
+			}
+		}
+	}
+	if l, err := cs.CoreV1().Namespaces().List(ctx, sel); err == nil {
+		for _, n := range l.Items {
+			// a run's own namespace: gone once its Job is (its TTL), or never started
+			if n.DeletionTimestamp != nil || time.Since(n.CreationTimestamp.Time) < time.Minute {
+				continue
+			}
+			if _, err := cs.BatchV1().Jobs(n.Name).Get(ctx, n.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				info(fmt.Sprintf("in-cluster run: removing namespace %s left by a killed run", n.Name))
+				_ = cs.CoreV1().Namespaces().Delete(ctx, n.Name, metav1.DeleteOptions{})
 			}
 		}
 	}

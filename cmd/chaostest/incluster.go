@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,11 +39,14 @@ type inClusterFlags struct {
 	image          string
 	ttl            time.Duration
 	grace          time.Duration
+	parallel       int
+	ownNamespace   bool
 }
 
 // localOnly are the flags the CLI consumes itself: they are not passed to the pod's chaostest.
 var localOnly = map[string]bool{"in-cluster": true, "namespace": true, "service-account": true, "keep": true,
-	"image": true, "ttl": true, "grace": true, "journal-path": true}
+	"image": true, "ttl": true, "grace": true, "journal-path": true, "parallel": true, "own-namespace": true,
+	"cron": true, "time-zone": true, "history": true}
 
 func addInClusterFlags(fs *flag.FlagSet) *inClusterFlags {
 	c := &inClusterFlags{}
@@ -53,20 +57,136 @@ func addInClusterFlags(fs *flag.FlagSet) *inClusterFlags {
 	fs.StringVar(&c.image, "image", "", "with --in-cluster: the chaostest image to run (pushed with `chaostest image push`); default: build it from this executable and load it into the local cluster's node")
 	fs.DurationVar(&c.ttl, "ttl", 10*time.Minute, "with --in-cluster: the Job's ttlSecondsAfterFinished (what cleans up when the CLI is killed)")
 	fs.DurationVar(&c.grace, "grace", 2*time.Minute, "with --in-cluster: the time the pod's rollbacks get after Ctrl-C")
+	fs.IntVar(&c.parallel, "parallel", 0, "with --in-cluster and several FILEs: run at most this many Jobs at once (default: all)")
+	fs.BoolVar(&c.ownNamespace, "own-namespace", false, "with --in-cluster: run each Job in a namespace of its own, created and deleted with the run")
 	return c
 }
 
-// inClusterMain is `chaostest run --in-cluster ...`: the experiment runs in a Job.
+// clusterAccess is the cluster and the image in-cluster runs use.
+type clusterAccess struct {
+	cs        kubernetes.Interface
+	image     string
+	pull      corev1.PullPolicy
+	apiServer string
+}
+
+// connect opens the cluster of the kubeconfig and finds the image: --image, or this
+// executable's image built and loaded into the local cluster's node.
+func connect(ctx context.Context, image string, logf func(engine.Level, string)) (*clusterAccess, error) {
+	kubeconfig := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
+	rc, err := kubeconfig.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no Kubernetes configuration: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	a := &clusterAccess{cs: cs, image: image, pull: corev1.PullIfNotPresent, apiServer: loopbackAPI(rc.Host)}
+	if image != "" {
+		return a, nil
+	}
+	local := cluster.DefaultConfig()
+	if rc.Host != local.APIServerURL() {
+		return nil, fmt.Errorf("%s is not the local cluster: push the chaostest image to a registry the cluster can pull from (`chaostest image push REGISTRY/chaostest:TAG`) and pass --image with the reference it prints", rc.Host)
+	}
+	self, err := cliExecutable()
+	if err != nil {
+		return nil, err
+	}
+	bins, err := incluster.Binaries(self)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	ref, cached, err := incluster.LoadLocal(ctx, local, bins)
+	if err != nil {
+		return nil, fmt.Errorf("loading the chaostest image into the node: %w", err)
+	}
+	how := "built and loaded into the local node in " + time.Since(t0).Round(time.Millisecond).String()
+	if cached {
+		how = "already on the local node"
+	}
+	logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: image %s %s", ref, how))
+	a.image, a.pull = ref, corev1.PullNever
+	return a, nil
+}
+
+// podPlan is what the pod of one experiment file needs.
+type podPlan struct {
+	file  string
+	title string
+	opts  incluster.Options
+}
+
+// planPod loads the experiment file and derives its pod's command line, files, environment and
+// permissions. args are the command's arguments: positional ones other than file are dropped.
+func planPod(g *globalOpts, fs *flag.FlagSet, f *runFlags, c *inClusterFlags, args []string, file string, vars *engine.Vars) (*podPlan, error) {
+	exp, err := load(file, f.loadOptions())
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	podArgs, err := rewriteRunArgs(fs, args, func(flagName, value string, i int) (string, error) {
+		if flagName == "" && value != file {
+			return "", nil // another experiment's Job
+		}
+		if isURL(value) {
+			return value, nil
+		}
+		data, err := os.ReadFile(value)
+		if err != nil {
+			return "", err
+		}
+		key := "experiment" + filepath.Ext(value)
+		if flagName != "" {
+			key = fmt.Sprintf("%s-%d%s", flagName, i, filepath.Ext(value))
+		}
+		files[key] = string(data)
+		return incluster.ExperimentDir + "/" + key, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	podCmd := []string{"/chaostest"}
+	if g.verbose {
+		podCmd = append(podCmd, "--verbose")
+	}
+	podCmd = append(podCmd, "--log-format", g.logFormat, "--no-log-file")
+	if data, err := os.ReadFile(g.settingsPath); err == nil {
+		files["settings.yaml"] = string(data)
+		podCmd = append(podCmd, "--settings", incluster.ExperimentDir+"/settings.yaml")
+	} else if g.settingsSet {
+		return nil, fmt.Errorf("--settings %s: %w", g.settingsPath, err)
+	}
+	podCmd = append(podCmd, "in-pod")
+	podCmd = append(podCmd, podArgs...)
+	env, secretEnv := experimentEnv(exp.Object())
+	var perms incluster.Permissions
+	if c.serviceAccount == "" {
+		perms, err = incluster.Derive(exp.Object(), resolver(exp.Object(), vars))
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &podPlan{file: file, title: exp.Title(), opts: incluster.Options{
+		Namespace: c.namespace, Name: exp.Title(), Command: podCmd, Files: files, Env: env, SecretEnv: secretEnv,
+		ServiceAccount: c.serviceAccount, Permissions: perms, Keep: c.keep, TTL: c.ttl, Grace: c.grace,
+	}}, nil
+}
+
+// inClusterMain is `chaostest run --in-cluster ...`: the experiment runs in a Job; with
+// several files, one Job each (runParallel).
 func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	fs, f := newRunFlags("run", stderr)
 	c := addInClusterFlags(fs)
-	pos, code, ok := parseCommand(fs, "chaostest run --in-cluster [--namespace NS] [--service-account SA] [--keep] [options] FILE", args, stdout, stderr)
+	pos, code, ok := parseCommand(fs, "chaostest run --in-cluster [--namespace NS] [--service-account SA] [--keep] [--parallel N] [options] FILE...", args, stdout, stderr)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "usage: chaostest run --in-cluster [options] FILE (exactly one experiment file or URL)")
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "usage: chaostest run --in-cluster [options] FILE... (one or more experiment files or URLs)")
 		return 2
 	}
 	if err := checkFrequency(f.frequency); err != nil {
@@ -88,127 +208,88 @@ func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 		logf(engine.LevelError, err.Error())
 		return 1
 	}
-	if err := checkJournalPath(f.journalPath, pos[0], f.varFiles); err != nil {
-		return fail(err)
+	journals := map[string]string{}
+	for _, p := range pos {
+		jp := f.journalPath
+		if len(pos) > 1 {
+			jp = parallelJournalPath(f.journalPath, p)
+		}
+		if err := checkJournalPath(jp, p, f.varFiles); err != nil {
+			return fail(err)
+		}
+		journals[p] = jp
 	}
 	vars, err := f.loadVars()
 	if err != nil {
 		return fail(err)
 	}
-	exp, err := load(pos[0], f.loadOptions())
-	if err != nil {
-		return fail(err)
-	}
-
-	// what the pod needs: files, environment, permissions
-	files := map[string]string{}
-	podArgs, err := rewriteRunArgs(fs, args, func(flagName, value string, i int) (string, error) {
-		if isURL(value) {
-			return value, nil
-		}
-		data, err := os.ReadFile(value)
-		if err != nil {
-			return "", err
-		}
-		key := "experiment" + filepath.Ext(value)
-		if flagName != "" {
-			key = fmt.Sprintf("%s-%d%s", flagName, i, filepath.Ext(value))
-		}
-		files[key] = string(data)
-		return incluster.ExperimentDir + "/" + key, nil
-	})
-	if err != nil {
-		return fail(err)
-	}
-	podCmd := []string{"/chaostest"}
-	if g.verbose {
-		podCmd = append(podCmd, "--verbose")
-	}
-	podCmd = append(podCmd, "--log-format", g.logFormat, "--no-log-file")
-	if data, err := os.ReadFile(g.settingsPath); err == nil {
-		files["settings.yaml"] = string(data)
-		podCmd = append(podCmd, "--settings", incluster.ExperimentDir+"/settings.yaml")
-	} else if g.settingsSet {
-		return fail(fmt.Errorf("--settings %s: %w", g.settingsPath, err))
-	}
-	podCmd = append(podCmd, "in-pod")
-	podCmd = append(podCmd, podArgs...)
-	env, secretEnv := experimentEnv(exp.Object())
-	var perms incluster.Permissions
-	if c.serviceAccount == "" {
-		perms, err = incluster.Derive(exp.Object(), resolver(exp.Object(), vars))
+	var plans []*podPlan
+	for _, p := range pos {
+		plan, err := planPod(g, fs, f, c, args, p, vars)
 		if err != nil {
 			return fail(err)
 		}
+		plans = append(plans, plan)
 	}
-
-	// the cluster and the image
-	kubeconfig := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
-	rc, err := kubeconfig.ClientConfig()
-	if err != nil {
-		return fail(fmt.Errorf("--in-cluster: no Kubernetes configuration: %w", err))
-	}
-	cs, err := kubernetes.NewForConfig(rc)
+	ctx := context.Background()
+	acc, err := connect(ctx, c.image, logf)
 	if err != nil {
 		return fail(fmt.Errorf("--in-cluster: %w", err))
 	}
-	ctx := context.Background()
-	apiServer := loopbackAPI(rc.Host)
-	image, pull := c.image, corev1.PullIfNotPresent
-	if image == "" {
-		local := cluster.DefaultConfig()
-		if rc.Host != local.APIServerURL() {
-			return fail(fmt.Errorf("--in-cluster: %s is not the local cluster: push the chaostest image to a registry the cluster can pull from (`chaostest image push REGISTRY/chaostest:TAG`) and pass --image with the reference it prints", rc.Host))
-		}
-		self, err := cliExecutable()
-		if err != nil {
-			return fail(err)
-		}
-		bins, err := incluster.Binaries(self)
-		if err != nil {
-			return fail(fmt.Errorf("--in-cluster: %w", err))
-		}
-		t0 := time.Now()
-		ref, cached, err := incluster.LoadLocal(ctx, local, bins)
-		if err != nil {
-			return fail(fmt.Errorf("--in-cluster: loading the chaostest image into the node: %w", err))
-		}
-		how := "built and loaded into the local node in " + time.Since(t0).Round(time.Millisecond).String()
-		if cached {
-			how = "already on the local node"
-		}
-		logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: image %s %s", ref, how))
-		image, pull = ref, corev1.PullNever
-	}
 
-	// Ctrl-C: the first stops the pod (its rollbacks run), the second stops waiting.
+	// Ctrl-C: the first stops the pods (their rollbacks run), the second stops waiting.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
-	interrupt := make(chan struct{}, 2)
+	var mu sync.Mutex
+	var interrupts []chan struct{}
 	go func() {
 		for s := range sig {
 			logf(engine.LevelWarning, fmt.Sprintf("Caught signal %s: stopping the in-cluster run; its rollbacks run in the pod (a second one stops waiting)", signalName(s)))
-			interrupt <- struct{}{}
+			mu.Lock()
+			for _, ch := range interrupts {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+			mu.Unlock()
 		}
 	}()
-	res, err := incluster.Run(ctx, cs, incluster.Options{
-		Namespace: c.namespace, Name: exp.Title(), Image: image, PullPolicy: pull, Command: podCmd,
-		Files: files, Env: env, SecretEnv: secretEnv, ServiceAccount: c.serviceAccount, Permissions: perms,
-		APIServer: apiServer, Keep: c.keep, TTL: c.ttl, Grace: c.grace, Log: stderr,
-		Info: func(msg string) { logf(engine.LevelDebug, msg) },
-	}, interrupt)
-	if err != nil {
-		return fail(err)
+	runOne := func(plan *podPlan, log io.Writer) (incluster.Result, error) {
+		o := plan.opts
+		o.Image, o.PullPolicy, o.APIServer, o.Log = acc.image, acc.pull, acc.apiServer, log
+		o.Info = func(msg string) { logf(engine.LevelDebug, msg) }
+		o.OwnNamespace = c.ownNamespace
+		ch := make(chan struct{}, 2)
+		mu.Lock()
+		interrupts = append(interrupts, ch)
+		mu.Unlock()
+		return incluster.Run(ctx, acc.cs, o, ch)
 	}
+	if len(plans) == 1 {
+		res, err := runOne(plans[0], stderr)
+		if err != nil {
+			return fail(err)
+		}
+		code := keepResult(res, journals[plans[0].file], logf)
+		logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: job %s ended with exit code %d after %s", res.Job, res.ExitCode, time.Since(start).Round(time.Millisecond)))
+		return code
+	}
+	return runParallel(plans, journals, c.parallel, runOne, stdout, stderr, logf, start)
+}
+
+// keepResult writes the run's journal to path and returns the exit code of the run: the pod's,
+// or, when it is not known, the journal's verdict.
+func keepResult(res incluster.Result, path string, logf func(engine.Level, string)) int {
 	if res.Journal != nil {
-		if err := writeFileAtomic(f.journalPath, res.Journal); err != nil {
-			return fail(fmt.Errorf("cannot write the journal: %w", err))
+		if err := writeFileAtomic(path, res.Journal); err != nil {
+			logf(engine.LevelError, fmt.Sprintf("cannot write the journal: %v", err))
+			return 1
 		}
 	} else if res.JournalErr != nil {
 		logf(engine.LevelWarning, "in-cluster run: no journal came back: "+res.JournalErr.Error())
 	}
-	logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: job %s ended with exit code %d after %s", res.Job, res.ExitCode, time.Since(start).Round(time.Millisecond)))
 	if res.ExitCode >= 0 {
 		return res.ExitCode
 	}
@@ -236,6 +317,7 @@ func inPodMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return code // no journal (a load or validation error): the log says why
 	}
+	keepJournalInCluster(data, stderr)
 	if err := incluster.WriteJournal(stdout, data); err != nil {
 		fmt.Fprintf(stderr, "chaostest: writing the journal to the log: %v\n", err)
 		return 1
@@ -245,7 +327,7 @@ func inPodMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 
 // rewriteRunArgs returns the run arguments for the pod's chaostest: without the flags the CLI
 // consumes, with every file (the experiment, --var-file, --control-file) replaced by mapFile's
-// result (its path in the pod).
+// result (its path in the pod); a positional argument mapped to "" is dropped.
 func rewriteRunArgs(fs *flag.FlagSet, args []string, mapFile func(flagName, value string, i int) (string, error)) ([]string, error) {
 	var out []string
 	counts := map[string]int{}
@@ -261,7 +343,9 @@ func rewriteRunArgs(fs *flag.FlagSet, args []string, mapFile func(flagName, valu
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, m)
+				if m != "" {
+					out = append(out, m)
+				}
 			}
 			break
 		}
@@ -270,7 +354,9 @@ func rewriteRunArgs(fs *flag.FlagSet, args []string, mapFile func(flagName, valu
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, m)
+			if m != "" {
+				out = append(out, m)
+			}
 			continue
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")

@@ -105,6 +105,14 @@ func inPodMain(_ *globalOpts, _ []string, stdout, stderr io.Writer) int {
 	return delegate("in-pod", stdout, stderr)
 }
 
+// scheduleMain is `chaostest schedule`: the helper does it.
+func scheduleMain(_ *globalOpts, _ []string, stdout, stderr io.Writer) int {
+	return delegate("schedule", stdout, stderr)
+}
+
+// journalsMain is `chaostest journals`: the helper does it.
+func journalsMain(_ []string, stdout, stderr io.Writer) int { return delegate("journals", stdout, stderr) }
+
 // imageMain is `chaostest image`: the helper does it.
 func imageMain(_ []string, stdout, stderr io.Writer) int { return delegate("image", stdout, stderr) }
 

@@ -42,12 +42,15 @@ global options (as chaos's): --verbose, --settings FILE, --log-format string|jso
   --no-log-file, --no-version-check
 
 commands:
-  run        run an experiment file (like chaos run) and write its journal
+  run        run an experiment file (like chaos run) and write its journal; with --in-cluster,
+             as a Kubernetes Job (several files: one Job each, --parallel N at once)
   validate   check an experiment file (like chaos validate)
   report     render journals as a self-contained HTML report or a Markdown summary
   diff       compare two journals; exit 1 when they differ in behaviour
   providers  list the Chaos Toolkit provider names this binary implements
   agent      install or uninstall the node agent that serves network faults (NetworkChaos)
+  schedule   run an experiment on a cron schedule in the cluster (create, list, trigger, delete)
+  journals   list or get the journals that scheduled runs kept in the cluster
   image      push the image that run --in-cluster uses to a registry (or save it to a file)
   version    print the version
 `
@@ -91,6 +94,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return providersMain(args[1:], stdout, stderr)
 	case "agent":
 		return agentMain(args[1:], stdout, stderr)
+	case "schedule":
+		return scheduleMain(g, args[1:], stdout, stderr)
+	case "journals":
+		return journalsMain(args[1:], stdout, stderr)
 	case "serve": // the helper's: answer the light CLI's calls (see helper.go)
 		return serveMain(os.Stdin, stdout, stderr)
 	case "version", "--version":
