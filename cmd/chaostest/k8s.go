@@ -111,7 +111,9 @@ func scheduleMain(_ *globalOpts, _ []string, stdout, stderr io.Writer) int {
 }
 
 // journalsMain is `chaostest journals`: the helper does it.
-func journalsMain(_ []string, stdout, stderr io.Writer) int { return delegate("journals", stdout, stderr) }
+func journalsMain(_ []string, stdout, stderr io.Writer) int {
+	return delegate("journals", stdout, stderr)
+}
 
 // imageMain is `chaostest image`: the helper does it.
 func imageMain(_ []string, stdout, stderr io.Writer) int { return delegate("image", stdout, stderr) }
