@@ -535,3 +535,46 @@ func TestSchedule(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// BenchmarkInClusterParallel8 measures the wall time of 8 experiments run in parallel with
+// --in-cluster against the time of one, and reports the ratio (the issue's target: at most 2).
+// Each experiment lists pods and pauses 5 s.
+//
+//	go test -tags chaos -run '^$' -bench InClusterParallel8 -benchtime 1x ./incluster/
+func BenchmarkInClusterParallel8(b *testing.B) {
+	ns := "ict-bench-" + rand.String(4)
+	ctx := context.Background()
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	require.NoError(b, err)
+	defer func() { _ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) }()
+	dir := b.TempDir()
+	var files []string
+	for i := 0; i < 8; i++ {
+		f := fmt.Sprintf("e%d.json", i)
+		exp := fmt.Sprintf(`{"title": "bench %d", "description": "d", "method": [
+  {"type": "probe", "name": "count", "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
+   "arguments": {"label_selector": "app=none", "ns": %q}}, "pauses": {"after": 5}}]}`, i, ns)
+		require.NoError(b, os.WriteFile(filepath.Join(dir, f), []byte(exp), 0o644))
+		files = append(files, f)
+	}
+	run := func(files ...string) time.Duration {
+		args := append([]string{"run", "--in-cluster", "--namespace", ns, "--journal-path", "out/journal.json"}, files...)
+		cmd := exec.Command(cliBin, args...)
+		cmd.Dir = dir
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		require.NoError(b, err, "%s", out)
+		return time.Since(t0)
+	}
+	require.NoError(b, os.MkdirAll(filepath.Join(dir, "out"), 0o755))
+	run(files[0]) // the image is loaded once
+	var one, eight time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		one += run(files[0])
+		eight += run(files...)
+	}
+	b.ReportMetric(one.Seconds()/float64(b.N), "s/1-run")
+	b.ReportMetric(eight.Seconds()/float64(b.N), "s/8-runs")
+	b.ReportMetric(eight.Seconds()/one.Seconds(), "ratio-8/1")
+}
