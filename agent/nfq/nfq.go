@@ -1,9 +1,12 @@
 // Package nfq is a small client of the kernel's nfnetlink_queue protocol, written on
-// github.com/mdlayher/netlink, and the userspace half of chaostest's latency faults: an nft
+// github.com/mdlayher/netlink, and the userspace half of chaostest's netem-like faults: an nft
 // rule hands packets to a queue (nft.Fault.Queue, the xt NFQUEUE target with the bypass flag),
 // and a [Queue] bound to that queue number inside the same network namespace gives each packet
-// its verdict (accept) after the delay a [Delay] draws, the way tc netem's delay, jitter and
-// correlation do.
+// its verdict (accept) the way tc netem would treat it ([Netem]): after the delay a [Delay]
+// draws (latency, jitter, correlation), sooner for the packets [Netem.Reorder] sends ahead,
+// with one bit flipped for the packets [Netem.Corrupt] picks (the verdict carries the modified
+// packet), and followed by a copy for those [Netem.Duplicate] picks (sent through a raw socket
+// opened in the same network namespace, marked [nft.CopyMark] so that the rule lets it pass).
 //
 // Safety: the queue is configured fail-open (a full queue accepts instead of dropping) and the
 // rule carries the bypass flag (no listener: packets pass), so a verdict loop that dies never
@@ -12,12 +15,14 @@
 package nfq
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,8 +39,12 @@ const (
 	msgVerdict = 1 // NFQNL_MSG_VERDICT
 	msgConfig  = 2 // NFQNL_MSG_CONFIG
 
-	attrPacketHdr  = 1 // NFQA_PACKET_HDR
-	attrVerdictHdr = 2 // NFQA_VERDICT_HDR
+	attrPacketHdr  = 1  // NFQA_PACKET_HDR
+	attrVerdictHdr = 2  // NFQA_VERDICT_HDR
+	attrInDev      = 5  // NFQA_IFINDEX_INDEV
+	attrOutDev     = 6  // NFQA_IFINDEX_OUTDEV
+	attrPayload    = 10 // NFQA_PAYLOAD
+	attrCapLen     = 13 // NFQA_CAP_LEN
 
 	cfgCmd      = 1 // NFQA_CFG_CMD
 	cfgParams   = 2 // NFQA_CFG_PARAMS
@@ -44,6 +53,7 @@ const (
 	cfgFlags    = 5 // NFQA_CFG_FLAGS
 	cmdBind     = 1 // NFQNL_CFG_CMD_BIND
 	copyMeta    = 1 // NFQNL_COPY_META
+	copyPacket  = 2 // NFQNL_COPY_PACKET
 	flagFailOpn = 1 // NFQA_CFG_F_FAIL_OPEN
 	flagGSO     = 4 // NFQA_CFG_F_GSO
 
@@ -56,12 +66,20 @@ const MaxLen = 16384
 
 // Queue is one bound nfnetlink queue; make it with Open, stop it with Close.
 type Queue struct {
-	num   uint16
-	conn  *netlink.Conn
-	delay *Delay
+	num     uint16
+	conn    *netlink.Conn
+	netem   Netem
+	payload bool // the kernel copies whole packets (duplicate, corrupt) instead of metadata
+	copies  *copier
 
 	mu      sync.Mutex
-	pending map[uint32]*time.Timer
+	pending heldHeap // by release time, then arrival
+	arrived uint64
+	wake    chan struct{}
+	stop    chan struct{} // ends the scheduler
+	stopped chan struct{}
+	counter int // netem's reorder counter: packets delayed since the last one sent ahead
+	rnd     *rand.Rand
 	closed  bool
 	done    chan struct{}
 	err     error
@@ -69,16 +87,59 @@ type Queue struct {
 	stats Stats
 }
 
+// held is a packet waiting for its verdict.
+type held struct {
+	id      uint32
+	at      time.Time // when its verdict is due
+	n       uint64    // arrival order, to keep packets due at once in order
+	mangled []byte    // the corrupted packet to verdict with, or nil
+	dup     *packet
+}
+
+// heldHeap orders the held packets by due time, then arrival (netem's tfifo): a fixed delay
+// keeps the packets in order.
+type heldHeap []*held
+
+func (h heldHeap) Len() int { return len(h) }
+func (h heldHeap) Less(i, j int) bool {
+	return h[i].at.Before(h[j].at) || (h[i].at.Equal(h[j].at) && h[i].n < h[j].n)
+}
+func (h heldHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *heldHeap) Push(x any)   { *h = append(*h, x.(*held)) }
+func (h *heldHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
 // Stats counts what a queue did.
 type Stats struct {
 	// Packets is how many packets got a verdict; Failed how many verdicts the kernel refused.
 	Packets, Failed uint64
+	// Duplicated is how many copies were sent, CopyFailed how many could not be (a packet the
+	// kernel gave truncated, or a send the raw socket refused).
+	Duplicated, CopyFailed uint64
+	// Corrupted is how many packets got a verdict with one bit flipped.
+	Corrupted uint64
+	// Reordered is how many packets were sent ahead of the delayed ones (netem's reorder).
+	Reordered uint64
 }
 
 // Open binds queue num in the network namespace ns (nil: the caller's) and starts giving each
-// packet its verdict after d's delay. Bind fails when another process already listens on num
-// in that namespace.
+// packet its verdict after d's delay: OpenNetem with only a delay.
 func Open(ns *os.File, num uint16, d *Delay) (*Queue, error) {
+	return OpenNetem(ns, num, Netem{Delay: d})
+}
+
+// OpenNetem binds queue num in the network namespace ns (nil: the caller's) and starts giving
+// each packet its verdict as n says. Bind fails when another process already listens on num in
+// that namespace. A queue that duplicates or corrupts asks the kernel for whole packets
+// (checksums completed, GSO packets segmented); one that only delays asks for metadata.
+func OpenNetem(ns *os.File, num uint16, n Netem) (*Queue, error) {
+	if err := n.check(); err != nil {
+		return nil, err
+	}
 	cfg := &netlink.Config{}
 	if ns != nil {
 		cfg.NetNS = int(ns.Fd())
@@ -89,19 +150,35 @@ func Open(ns *os.File, num uint16, d *Delay) (*Queue, error) {
 	}
 	_ = c.SetReadBuffer(4 << 20)
 	_ = c.SetOption(netlink.NoENOBUFS, true)
-	q := &Queue{num: num, conn: c, delay: d, pending: map[uint32]*time.Timer{}, done: make(chan struct{})}
+	q := &Queue{num: num, conn: c, netem: n, payload: n.NeedsPayload(), wake: make(chan struct{}, 1), done: make(chan struct{}),
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(num)))}
+	if n.Duplicate != nil {
+		if q.copies, err = newCopier(ns); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	cmd := []byte{cmdBind, 0, 0, 0} // command, pad, pf (unused since Linux 3.8)
 	params := make([]byte, 5)
 	binary.BigEndian.PutUint32(params, 0xffff)
-	params[4] = copyMeta // the delay needs no payload
+	params[4] = copyMeta // a delay needs no payload
+	fl := uint32(flagFailOpn | flagGSO)
+	if q.payload {
+		// Without the GSO flag the kernel completes partial checksums and segments GSO
+		// packets before queueing them: a copy or a flipped bit then applies to a packet as it
+		// goes on the wire.
+		params[4], fl = copyPacket, flagFailOpn
+	}
 	maxLen := binary.BigEndian.AppendUint32(nil, MaxLen)
-	flags := binary.BigEndian.AppendUint32(nil, flagFailOpn|flagGSO)
+	flags := binary.BigEndian.AppendUint32(nil, fl)
+	mask := binary.BigEndian.AppendUint32(nil, flagFailOpn|flagGSO)
 	for _, attrs := range [][]netlink.Attribute{
 		{{Type: cfgCmd, Data: cmd}},
-		{{Type: cfgParams, Data: params}, {Type: cfgMaxLen, Data: maxLen}, {Type: cfgFlags, Data: flags}, {Type: cfgMask, Data: flags}},
+		{{Type: cfgParams, Data: params}, {Type: cfgMaxLen, Data: maxLen}, {Type: cfgFlags, Data: flags}, {Type: cfgMask, Data: mask}},
 	} {
 		if err := q.request(msgConfig, attrs, true); err != nil {
 			c.Close()
+			q.copies.close()
 			// The kernel answers EPERM when another socket owns the queue number.
 			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
 				return nil, fmt.Errorf("nfq: queue %d is already bound by another process in that network namespace", num)
@@ -109,6 +186,8 @@ func Open(ns *os.File, num uint16, d *Delay) (*Queue, error) {
 			return nil, fmt.Errorf("nfq: configuring queue %d: %w", num, err)
 		}
 	}
+	q.stop, q.stopped = make(chan struct{}), make(chan struct{})
+	go func() { defer close(q.stopped); q.schedule(q.stop) }()
 	go q.loop()
 	return q, nil
 }
@@ -155,63 +234,163 @@ func (q *Queue) loop() {
 			if m.Header.Type != netlink.HeaderType(subsysQueue<<8|msgPacket) || len(m.Data) < 4 {
 				continue
 			}
-			id, ok := packetID(m.Data[4:])
+			p, ok := parsePacket(m.Data[4:])
 			if !ok {
 				continue
 			}
-			q.hold(id)
+			q.handle(p)
 		}
 	}
 }
 
-// packetID reads the id of NFQA_PACKET_HDR { __be32 packet_id; __be16 hw_protocol; u8 hook; }.
-func packetID(b []byte) (uint32, bool) {
+// packet is what the kernel tells of one queued packet.
+type packet struct {
+	id        uint32
+	proto     uint16 // hw_protocol: 0x0800 IPv4, 0x86dd IPv6
+	ifindex   uint32 // the output device (egress) or the input device (ingress)
+	payload   []byte // the network-layer packet, in copy-packet mode
+	truncated bool   // the kernel copied less than the whole packet
+}
+
+// parsePacket reads NFQA_PACKET_HDR { __be32 packet_id; __be16 hw_protocol; u8 hook; }, the
+// devices and the payload.
+func parsePacket(b []byte) (packet, bool) {
+	var p packet
 	ad, err := netlink.NewAttributeDecoder(b)
 	if err != nil {
-		return 0, false
+		return p, false
 	}
+	ok := false
 	for ad.Next() {
-		if ad.Type() == attrPacketHdr {
-			if h := ad.Bytes(); len(h) >= 4 {
-				return binary.BigEndian.Uint32(h), true
+		switch ad.Type() {
+		case attrPacketHdr:
+			if h := ad.Bytes(); len(h) >= 6 {
+				p.id, p.proto, ok = binary.BigEndian.Uint32(h), binary.BigEndian.Uint16(h[4:]), true
 			}
+		case attrOutDev:
+			if v := ad.Bytes(); len(v) == 4 {
+				p.ifindex = binary.BigEndian.Uint32(v)
+			}
+		case attrInDev:
+			if v := ad.Bytes(); len(v) == 4 && p.ifindex == 0 {
+				p.ifindex = binary.BigEndian.Uint32(v)
+			}
+		case attrPayload:
+			p.payload = ad.Bytes()
+		case attrCapLen:
+			p.truncated = true
 		}
 	}
-	return 0, false
+	return p, ok
 }
 
-// hold schedules the verdict of packet id.
-func (q *Queue) hold(id uint32) {
+// handle decides, in netem's order, what happens to packet p: a copy (duplicate), one flipped
+// bit (corrupt), then its delay, or none for a packet netem's reorder sends ahead.
+func (q *Queue) handle(p packet) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return
 	}
-	var d time.Duration
-	if q.delay != nil {
-		d = q.delay.Next()
+	n := q.netem
+	h := &held{}
+	if n.Duplicate != nil && n.Duplicate.Next() {
+		if p.payload == nil || p.truncated || q.copies == nil {
+			q.stats.CopyFailed++
+		} else {
+			c := p
+			c.payload = slices.Clone(p.payload)
+			h.dup = &c
+		}
 	}
+	if n.Corrupt != nil && n.Corrupt.Next() && len(p.payload) > 0 && !p.truncated {
+		h.mangled = slices.Clone(p.payload)
+		from := transportOffset(h.mangled)
+		bit := 8*from + q.rnd.IntN(8*(len(h.mangled)-from))
+		h.mangled[bit/8] ^= 1 << (bit % 8)
+	}
+	var d time.Duration
+	if n.Delay != nil {
+		d = n.Delay.Next()
+		if n.Reorder != nil && d > 0 {
+			// netem_enqueue: "q->counter < q->gap - 1 || q->reorder < get_crandom(...)" delays;
+			// otherwise the packet goes now and the counter restarts.
+			if q.counter < n.gap()-1 || !n.Reorder.Next() {
+				q.counter++
+			} else {
+				d, q.counter = 0, 0
+				q.stats.Reordered++
+			}
+		}
+	}
+	h.id = p.id
 	if d <= 0 {
-		q.verdictLocked(id)
+		q.releaseLocked1(h)
 		return
 	}
-	q.pending[id] = time.AfterFunc(d, func() {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if _, ok := q.pending[id]; ok && !q.closed {
-			delete(q.pending, id)
-			q.verdictLocked(id)
+	q.arrived++
+	h.at, h.n = time.Now().Add(d), q.arrived
+	heap.Push(&q.pending, h)
+	if q.pending[0] == h { // a new earliest deadline
+		select {
+		case q.wake <- struct{}{}:
+		default:
 		}
-	})
+	}
 }
 
-func (q *Queue) verdictLocked(id uint32) {
+// schedule gives the held packets their verdicts when due, earliest first, until done closes.
+func (q *Queue) schedule(done <-chan struct{}) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		q.mu.Lock()
+		now := time.Now()
+		for len(q.pending) > 0 && !q.pending[0].at.After(now) {
+			q.releaseLocked1(heap.Pop(&q.pending).(*held))
+		}
+		next := time.Hour
+		if len(q.pending) > 0 {
+			next = q.pending[0].at.Sub(now)
+		}
+		q.mu.Unlock()
+		t.Reset(next)
+		select {
+		case <-done:
+			return
+		case <-q.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// releaseLocked1 gives packet id its verdict, then sends its copy if it has one.
+func (q *Queue) releaseLocked1(h *held) {
+	q.verdictLocked(h.id, h.mangled)
+	if h.dup != nil {
+		if err := q.copies.send(h.dup); err != nil {
+			q.stats.CopyFailed++
+		} else {
+			q.stats.Duplicated++
+		}
+	}
+}
+
+func (q *Queue) verdictLocked(id uint32, payload []byte) {
 	hdr := make([]byte, 8) // struct nfqnl_msg_verdict_hdr { __be32 verdict; __be32 id; }
 	binary.BigEndian.PutUint32(hdr, nfAccept)
 	binary.BigEndian.PutUint32(hdr[4:], id)
+	attrs := []netlink.Attribute{{Type: attrVerdictHdr, Data: hdr}}
+	if payload != nil {
+		attrs = append(attrs, netlink.Attribute{Type: attrPayload, Data: payload})
+	}
 	q.stats.Packets++
-	if err := q.request(msgVerdict, []netlink.Attribute{{Type: attrVerdictHdr, Data: hdr}}, false); err != nil {
+	if err := q.request(msgVerdict, attrs, false); err != nil {
 		q.stats.Failed++
+		return
+	}
+	if payload != nil {
+		q.stats.Corrupted++
 	}
 }
 
@@ -240,7 +419,26 @@ func (q *Queue) Err() error {
 func (q *Queue) SetDelay(d *Delay) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.delay = d
+	q.netem.Delay = d
+}
+
+// ErrReopen is SetNetem's error when the new Netem needs another copy mode (whole packets, or
+// metadata only) or a copy socket the queue was not opened with: close the queue and open
+// another.
+var ErrReopen = errors.New("nfq: the queue must be reopened for that change")
+
+// SetNetem replaces what the queue does to the packets that arrive from now on.
+func (q *Queue) SetNetem(n Netem) error {
+	if err := n.check(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n.NeedsPayload() != q.payload || (n.Duplicate != nil && q.copies == nil) {
+		return ErrReopen
+	}
+	q.netem = n
+	return nil
 }
 
 // Release accepts every held packet at once, and every later one as it arrives. Removing the
@@ -254,12 +452,10 @@ func (q *Queue) Release() {
 }
 
 func (q *Queue) releaseLocked() {
-	q.delay = nil
-	for id, t := range q.pending {
-		t.Stop()
-		q.verdictLocked(id)
+	q.netem = Netem{}
+	for len(q.pending) > 0 {
+		q.releaseLocked1(heap.Pop(&q.pending).(*held))
 	}
-	q.pending = map[uint32]*time.Timer{}
 }
 
 // Close releases every held packet (see Release), then unbinds the queue (closing the socket).
@@ -272,8 +468,11 @@ func (q *Queue) Close() error {
 	q.releaseLocked()
 	q.closed = true
 	q.mu.Unlock()
+	close(q.stop)
+	<-q.stopped
 	err := q.conn.Close()
 	<-q.done
+	q.copies.close()
 	return err
 }
 

@@ -79,6 +79,9 @@ func newPair(t *testing.T) *pair {
 		ad, _ := netlink.ParseAddr(x.addr)
 		require.NoError(t, h.AddrAdd(l, ad))
 		require.NoError(t, h.LinkSetUp(l))
+		lo, err := h.LinkByName("lo") // up, as in a pod (an ingress copy arrives through it)
+		require.NoError(t, err)
+		require.NoError(t, h.LinkSetUp(lo))
 		h.Close()
 	}
 	p := &pair{a: os.NewFile(uintptr(a), "ns-a"), b: os.NewFile(uintptr(b), "ns-b"), idle: 800 * time.Millisecond}

@@ -48,6 +48,10 @@ type Fault struct {
 	Queue uint16
 }
 
+// CopyMark is the packet mark (SO_MARK) of the copies a duplicate fault sends (package nfq):
+// a queueing rule lets packets with this mark pass, so that a copy is not queued again.
+const CopyMark = 0x63740001
+
 // lossScale is the numgen modulus: loss is applied with a resolution of 0.01 %.
 const lossScale = 10000
 
@@ -121,7 +125,8 @@ func Apply(ns *os.File, f Fault) error {
 	return nil
 }
 
-// ruleExprs is: not loopback, [ipv4 peer in p], [random < threshold], counter, drop.
+// ruleExprs is: not loopback, [ipv4 peer in p], [random < threshold], counter, drop; or, for a
+// queue: not loopback, [ipv4 peer in p], mark not CopyMark, counter, queue.
 func ruleExprs(ifKey expr.MetaKey, addrOff uint32, p *net.IPNet, f Fault) []expr.Any {
 	native := func(v uint32) []byte { b := make([]byte, 4); binary.NativeEndian.PutUint32(b, v); return b }
 	ex := []expr.Any{
@@ -138,7 +143,10 @@ func ruleExprs(ifKey expr.MetaKey, addrOff uint32, p *net.IPNet, f Fault) []expr
 		)
 	}
 	if f.Queue != 0 {
-		return append(ex, &expr.Counter{}, QueueTarget(f.Queue))
+		return append(ex,
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: native(CopyMark)},
+			&expr.Counter{}, QueueTarget(f.Queue))
 	}
 	if !f.Partition {
 		th := make([]byte, 4)
