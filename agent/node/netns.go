@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func (p *procInjector) netns(uid string) (*os.File, error) {
 	return f, nil
 }
 
-// Apply binds the delay's queue first (so that no packet reaches the rule before a listener;
+// Apply binds the fault's queue (delay, duplicate, corrupt) first (so that no packet reaches the rule before a listener;
 // with the bypass flag it would pass undelayed anyway), then installs the table. A fault that
 // no longer queues has its old queue released after the new table is in.
 func (p *procInjector) Apply(podUID string, f Fault) error {
@@ -110,14 +111,22 @@ func (p *procInjector) Apply(podUID string, f Fault) error {
 	defer p.mu.Unlock()
 	q := p.queues[key]
 	if f.Queue != 0 {
-		d, err := nfq.NewDelay(f.Delay.Latency, f.Delay.Jitter, f.Delay.Correlation)
+		n, err := netemOf(f)
 		if err != nil {
 			return err
 		}
 		if q != nil {
-			q.SetDelay(d)
-		} else {
-			if q, err = nfq.Open(ns, f.Queue, d); err != nil {
+			if err := q.SetNetem(n); errors.Is(err, nfq.ErrReopen) {
+				// Another copy mode: a new socket (packets pass meanwhile: bypass).
+				_ = q.Close()
+				delete(p.queues, key)
+				q = nil
+			} else if err != nil {
+				return err
+			}
+		}
+		if q == nil {
+			if q, err = nfq.OpenNetem(ns, f.Queue, n); err != nil {
 				return err
 			}
 			p.queues[key] = q

@@ -43,12 +43,16 @@ import (
 	"github.com/chaostest/chaostest/agent/v1alpha1"
 )
 
-// Fault is what the agent applies to one pod: the nftables table, and for a delay (Queue set)
-// the delay the verdict loop gives each queued packet.
+// Fault is what the agent applies to one pod: the nftables table, and for a delay, duplicate or
+// corrupt fault (Queue set) what the verdict loop does to each queued packet.
 type Fault struct {
 	nft.Fault
-	// Delay is the latency, jitter and correlation of a delay fault.
+	// Delay is the latency, jitter and correlation of a delay fault, with its reordering.
 	Delay v1alpha1.Delay
+	// Duplicate and Corrupt are the packets a duplicate or corrupt fault sends twice or with a
+	// bit flipped.
+	Duplicate *v1alpha1.Chance `json:",omitempty"`
+	Corrupt   *v1alpha1.Chance `json:",omitempty"`
 	// Bandwidth, for a bandwidth fault, is the TBF put on the pod's links (the table then
 	// drops nothing: it marks the pod as holding the fault, for removal and garbage collection).
 	Bandwidth *v1alpha1.Bandwidth `json:",omitempty"`
@@ -588,7 +592,7 @@ func (a *Agent) selectPods(nc *v1alpha1.NetworkChaos, allowSystem bool) ([]*v1al
 }
 
 // fault builds the kernel fault of nc: direction, peers (target pods' IPs and external
-// targets), loss, partition, delay or bandwidth.
+// targets), loss, partition, delay (with reorder), duplicate, corrupt or bandwidth.
 func (a *Agent) fault(nc *v1alpha1.NetworkChaos, st *v1alpha1.NetworkChaosStatus) (Fault, error) {
 	f := Fault{Fault: nft.Fault{Table: TableName(nc.UID)}}
 	switch nc.Spec.Direction {
@@ -636,6 +640,20 @@ func (a *Agent) fault(nc *v1alpha1.NetworkChaos, st *v1alpha1.NetworkChaosStatus
 			return f, err
 		}
 		f.Delay = d
+		f.Queue = QueueNum(f.Table)
+	case v1alpha1.DuplicateAction:
+		c, err := v1alpha1.ParseDuplicate(nc.Spec.Duplicate)
+		if err != nil {
+			return f, err
+		}
+		f.Duplicate = &c
+		f.Queue = QueueNum(f.Table)
+	case v1alpha1.CorruptAction:
+		c, err := v1alpha1.ParseCorrupt(nc.Spec.Corrupt)
+		if err != nil {
+			return f, err
+		}
+		f.Corrupt = &c
 		f.Queue = QueueNum(f.Table)
 	case v1alpha1.BandwidthAction:
 		b, err := v1alpha1.ParseBandwidth(nc.Spec.Bandwidth)

@@ -9,13 +9,14 @@ import (
 	"time"
 )
 
-// ErrNotSupported marks a spec the chaostest agent cannot serve yet (an action such as
-// duplicate, or a field such as device); Check's error wraps it.
+// ErrNotSupported marks a spec the chaostest agent cannot serve yet (the netem action, or a
+// field such as device); Check's error wraps it.
 var ErrNotSupported = errors.New("not supported by the chaostest agent yet")
 
 // Supported reports whether the chaostest agent serves action.
 func Supported(action NetworkChaosAction) bool {
-	return action == LossAction || action == PartitionAction || action == DelayAction || action == BandwidthAction
+	return action == LossAction || action == PartitionAction || action == DelayAction || action == BandwidthAction ||
+		action == DuplicateAction || action == CorruptAction
 }
 
 // Bandwidth is a checked spec.bandwidth: Rate in bytes per second, Limit and Buffer in bytes.
@@ -80,11 +81,15 @@ type Delay struct {
 	Latency, Jitter time.Duration
 	// Correlation is a percentage, 0 to 100.
 	Correlation float64
+	// Reorder, when set, sends that share of the packets at once, ahead of the delayed ones,
+	// with at least Gap-1 packets delayed in between (netem's reorder).
+	Reorder *Chance `json:",omitempty"`
+	Gap     int     `json:",omitempty"`
 }
 
 // ParseDelay checks spec.delay: latency is required (a Go duration such as "10ms", as Chaos
-// Mesh reads it), jitter optional (a duration), correlation optional (a percentage); reorder is
-// not served yet.
+// Mesh reads it), jitter optional (a duration), correlation optional (a percentage), reorder
+// optional (reorder and correlation percentages, gap a number of packets).
 func ParseDelay(d *DelaySpec) (Delay, error) {
 	var out Delay
 	if d == nil {
@@ -104,11 +109,13 @@ func ParseDelay(d *DelaySpec) (Delay, error) {
 			return out, fmt.Errorf("spec.delay.correlation: %w", err)
 		}
 	}
-	if d.Reorder != nil {
-		return out, fmt.Errorf("spec.delay.reorder: %w", ErrNotSupported)
-	}
 	if out.Latency > MaxLatency || out.Jitter > MaxLatency {
 		return out, fmt.Errorf("spec.delay: latency %s and jitter %s must each be at most %s", out.Latency, out.Jitter, MaxLatency)
+	}
+	if d.Reorder != nil {
+		if out.Reorder, out.Gap, err = parseReorder(d.Reorder, out.Latency.Seconds()); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
@@ -162,10 +169,18 @@ func (s *NetworkChaosSpec) Check() error {
 		if s.Target != nil || len(s.ExternalTargets) > 0 {
 			return fmt.Errorf("spec.target/externalTargets: a bandwidth limit restricted to peers is %w", ErrNotSupported)
 		}
-	case NetemAction, DuplicateAction, CorruptAction:
-		return fmt.Errorf("spec.action %q: %w (served: loss, partition, delay, bandwidth)", s.Action, ErrNotSupported)
+	case DuplicateAction:
+		if _, err := ParseDuplicate(s.Duplicate); err != nil {
+			return err
+		}
+	case CorruptAction:
+		if _, err := ParseCorrupt(s.Corrupt); err != nil {
+			return err
+		}
+	case NetemAction:
+		return fmt.Errorf("spec.action %q: %w (served: loss, partition, delay, bandwidth, duplicate, corrupt)", s.Action, ErrNotSupported)
 	case "":
-		return fmt.Errorf("spec.action: required (loss, partition, delay or bandwidth)")
+		return fmt.Errorf("spec.action: required (loss, partition, delay, bandwidth, duplicate or corrupt)")
 	default:
 		return fmt.Errorf("spec.action %q: unknown (Chaos Mesh knows netem, delay, loss, duplicate, corrupt, partition, bandwidth)", s.Action)
 	}

@@ -88,6 +88,25 @@ spec:
                   latency: {type: string}
                   correlation: {type: string}
                   jitter: {type: string}
+                  reorder:
+                    type: object
+                    required: [reorder, gap]
+                    properties:
+                      reorder: {type: string}
+                      correlation: {type: string}
+                      gap: {type: integer}
+              duplicate:
+                type: object
+                required: [duplicate]
+                properties:
+                  duplicate: {type: string}
+                  correlation: {type: string}
+              corrupt:
+                type: object
+                required: [corrupt]
+                properties:
+                  corrupt: {type: string}
+                  correlation: {type: string}
               target:
                 type: object
                 x-kubernetes-preserve-unknown-fields: true

@@ -39,8 +39,8 @@ const (
 // NetworkChaosAction is spec.action.
 type NetworkChaosAction string
 
-// The actions of Chaos Mesh; the chaostest agent serves LossAction, PartitionAction and
-// DelayAction.
+// The actions of Chaos Mesh; the chaostest agent serves all but NetemAction (DelayAction with
+// spec.delay.reorder is netem's reorder).
 const (
 	NetemAction     NetworkChaosAction = "netem"
 	DelayAction     NetworkChaosAction = "delay"

@@ -52,11 +52,29 @@ func TestCheck(t *testing.T) {
 			s.Delay = &DelaySpec{Latency: "1s", Correlation: "150"}
 		}, `spec.delay.correlation: "150" is not a percentage`, false},
 		{"delay too long", func(s *NetworkChaosSpec) { s.Action = DelayAction; s.Delay = &DelaySpec{Latency: "2m"} }, `must each be at most 1m0s`, false},
-		{"delay reorder", func(s *NetworkChaosSpec) {
+		{"reorder bad", func(s *NetworkChaosSpec) {
 			s.Action = DelayAction
-			s.Delay = &DelaySpec{Latency: "1s", Reorder: &ReorderSpec{Reorder: "5"}}
-		}, `spec.delay.reorder: not supported`, true},
-		{"duplicate", func(s *NetworkChaosSpec) { s.Action = DuplicateAction }, `spec.action "duplicate": not supported by the chaostest agent yet (served: loss, partition, delay, bandwidth)`, true},
+			s.Delay = &DelaySpec{Latency: "1s", Reorder: &ReorderSpec{Reorder: "x"}}
+		}, `spec.delay.reorder.reorder: "x" is not a percentage`, false},
+		{"reorder correlation", func(s *NetworkChaosSpec) {
+			s.Action = DelayAction
+			s.Delay = &DelaySpec{Latency: "1s", Reorder: &ReorderSpec{Reorder: "5", Correlation: "-1"}}
+		}, `spec.delay.reorder.correlation: "-1" is not a percentage`, false},
+		{"reorder gap", func(s *NetworkChaosSpec) {
+			s.Action = DelayAction
+			s.Delay = &DelaySpec{Latency: "1s", Reorder: &ReorderSpec{Reorder: "5", Gap: -2}}
+		}, `spec.delay.reorder.gap -2: must be 0 or more`, false},
+		{"reorder without latency", func(s *NetworkChaosSpec) {
+			s.Action = DelayAction
+			s.Delay = &DelaySpec{Latency: "0s", Reorder: &ReorderSpec{Reorder: "5"}}
+		}, `spec.delay.reorder: reordering needs a latency above 0`, false},
+		{"duplicate missing", func(s *NetworkChaosSpec) { s.Action = DuplicateAction }, `spec.duplicate: required for action duplicate`, false},
+		{"duplicate bad", func(s *NetworkChaosSpec) { s.Action, s.Duplicate = DuplicateAction, &DuplicateSpec{Duplicate: "200"} }, `spec.duplicate.duplicate: "200" is not a percentage`, false},
+		{"corrupt missing", func(s *NetworkChaosSpec) { s.Action = CorruptAction }, `spec.corrupt: required for action corrupt`, false},
+		{"corrupt correlation", func(s *NetworkChaosSpec) {
+			s.Action, s.Corrupt = CorruptAction, &CorruptSpec{Corrupt: "10", Correlation: "abc"}
+		}, `spec.corrupt.correlation: "abc" is not a percentage`, false},
+		{"netem", func(s *NetworkChaosSpec) { s.Action = NetemAction }, `spec.action "netem": not supported by the chaostest agent yet (served: loss, partition, delay, bandwidth, duplicate, corrupt)`, true},
 		{"bandwidth missing", func(s *NetworkChaosSpec) { s.Action = BandwidthAction }, `spec.bandwidth: required for action bandwidth`, false},
 		{"bandwidth rate", func(s *NetworkChaosSpec) {
 			s.Action, s.Bandwidth = BandwidthAction, &BandwidthSpec{Rate: "fast", Limit: 1, Buffer: 1}
@@ -107,6 +125,26 @@ func TestCheck(t *testing.T) {
 	d, err := ParseDelay(ok.Delay)
 	require.NoError(t, err)
 	assert.Equal(t, Delay{Latency: 100 * time.Millisecond, Jitter: 10 * time.Millisecond, Correlation: 25}, d)
+
+	ok.Delay.Reorder = &ReorderSpec{Reorder: "25", Correlation: "50", Gap: 0}
+	require.NoError(t, ok.Check())
+	d, err = ParseDelay(ok.Delay)
+	require.NoError(t, err)
+	assert.Equal(t, &Chance{Percent: 25, Correlation: 50}, d.Reorder)
+	assert.Equal(t, 1, d.Gap, "gap 0 reads as 1, as tc does")
+
+	dup := base()
+	dup.Action, dup.Duplicate = DuplicateAction, &DuplicateSpec{Duplicate: "30", Correlation: "5"}
+	require.NoError(t, dup.Check())
+	c, err := ParseDuplicate(dup.Duplicate)
+	require.NoError(t, err)
+	assert.Equal(t, Chance{Percent: 30, Correlation: 5}, c)
+	cor := base()
+	cor.Action, cor.Corrupt = CorruptAction, &CorruptSpec{Corrupt: "0.5"}
+	require.NoError(t, cor.Check())
+	c, err = ParseCorrupt(cor.Corrupt)
+	require.NoError(t, err)
+	assert.Equal(t, Chance{Percent: 0.5}, c)
 
 	bw := base()
 	bw.Action, bw.Bandwidth = BandwidthAction, &BandwidthSpec{Rate: "1mbps", Limit: 20971520, Buffer: 10000}

@@ -178,6 +178,8 @@ func TestProvidersListsEveryK8sName(t *testing.T) {
 		"chaosk8s.pod.actions.terminate_pods(", "label_selector=null", `mode="fixed"`, "qty=1",
 		"chaosk8s.pod.probes.pods_in_phase(", "chaosk8s.probes.microservice_available_and_healthy(",
 		"chaosk8s.actions.kill_microservice(", "os.path.exists(path)",
+		"chaosk8s.chaosmesh.network.actions.duplicate_packets(", "chaosk8s.chaosmesh.network.actions.corrupt_packets(",
+		"chaosk8s.chaosmesh.network.actions.reorder_packets(",
 	} {
 		require.Contains(t, out, want)
 	}

@@ -1,11 +1,12 @@
 // Package chaosmesh provides chaosk8s's chaosk8s.chaosmesh.network functions (add_latency,
-// set_loss, set_bandwidth, delete_network_fault, get_network_fault(s)) and a Go API for them. As chaosk8s
+// set_loss, duplicate_packets, corrupt_packets, reorder_packets, set_bandwidth,
+// delete_network_fault, get_network_fault(s)) and a Go API for them. As chaosk8s
 // does, they create, delete and read Chaos Mesh NetworkChaos objects (chaos-mesh.org/v1alpha1):
 // on a cluster with Chaos Mesh, Chaos Mesh serves them; on one with chaostest's agent (package
 // agent; the local cluster, or `chaostest agent install`), the agent does.
 //
 // When chaostest's agent serves the kind, the functions first check that it can serve the
-// spec (today: loss, partition, delay and bandwidth) and refuse the rest with "not supported by the chaostest
+// spec (today: loss, partition, delay with reordering, duplicate, corrupt and bandwidth) and refuse the rest with "not supported by the chaostest
 // agent yet" before anything is created, and they give the object a lease that this process
 // renews while it runs: a fault never outlives the process that made it by more than the
 // lease (default 15 s; configuration key chaostest_network_fault_lease, or [Lease]).
@@ -18,6 +19,11 @@
 //     namespaces_selectors unless chaostest_allow_system_namespaces is true.
 //   - mode_value is kept for modes fixed and random-max-percent too (chaosk8s keeps it only for
 //     fixed-percent, which makes Chaos Mesh reject such objects).
+//   - reorder_packets creates a NetworkChaos with action delay and spec.delay.reorder (reorder,
+//     correlation, gap as a number), which is how Chaos Mesh expresses netem's reordering;
+//     chaosk8s writes action "reorder" and a top-level spec.reorder, which Chaos Mesh rejects.
+//     Reordering needs a delay (the packets sent ahead overtake the delayed ones), so
+//     reorder_packets takes one more argument than chaosk8s's, latency (default "10ms").
 package chaosmesh
 
 import (
@@ -165,6 +171,8 @@ func split(v any) (commonArgs, targetArgs) {
 	case partitionArgs:
 		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
 		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
+	case interface{ parts() (commonArgs, targetArgs) }: // netem.go
+		c, t = a.parts()
 	}
 	return c, t
 }
