@@ -12,6 +12,11 @@ import (
 	"github.com/chaostest/chaostest/providers/k8s"
 )
 
+// splitter is an argument struct that returns its shared arguments itself (split).
+type splitter interface {
+	parts() (commonArgs, targetArgs)
+}
+
 // duplicateArgs are chaosk8s's duplicate_packets arguments.
 type duplicateArgs struct {
 	Name                       string `arg:"name"`

@@ -171,7 +171,7 @@ func split(v any) (commonArgs, targetArgs) {
 	case partitionArgs:
 		c = commonArgs{a.Name, a.NS, a.NamespacesSelectors, a.LabelSelectors, a.AnnotationsSelectors, a.Mode, a.ModeValue, a.Direction}
 		t = targetArgs{a.ExternalTargets, a.TargetMode, a.TargetModeValue, a.TargetNamespacesSelectors, a.TargetLabelSelectors, a.TargetAnnotationsSelectors}
-	case interface{ parts() (commonArgs, targetArgs) }: // netem.go
+	case splitter: // netem.go
 		c, t = a.parts()
 	}
 	return c, t
