@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -58,10 +59,11 @@ type InstallOptions struct {
 	Out io.Writer
 }
 
-// Install puts the agent on the cluster: the NetworkChaos CRD when the cluster has none (a
-// cluster with Chaos Mesh keeps its own, and then the chaostest agent is not needed), the
-// namespace, a service account with the RBAC it needs (pods: read; networkchaos: read, update
-// status), and the privileged DaemonSet (hostNetwork, hostPID). It is idempotent and waits until
+// Install puts the agent on the cluster: the NetworkChaos and StressChaos CRDs when the cluster
+// has none (a cluster with Chaos Mesh keeps its own, and then the chaostest agent is not
+// needed), the namespace, a service account with the RBAC it needs (pods: read; networkchaos
+// and stresschaos: read, update status), and the privileged DaemonSet (hostNetwork, hostPID,
+// the host's /sys/fs/cgroup mounted for the stressors). It is idempotent and waits until
 // the agent is ready on every node that runs it.
 func Install(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface, o InstallOptions) error {
 	if o.Image == "" {
@@ -95,6 +97,8 @@ func Install(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.Resource}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.Resource + "/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.StressResource}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.StressResource + "/status"}, Verbs: []string{"get", "update", "patch"}},
 	}}
 	if _, err := cs.RbacV1().ClusterRoles().Update(ctx, role, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
 		_, err = cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
@@ -133,6 +137,9 @@ func daemonSet(ns string, lbl map[string]string, o InstallOptions) *appsv1.Daemo
 		{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
 		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 	}
+	// The stressors join the target containers' cgroups: the host's tree, mounted whole (a
+	// container's own /sys/fs/cgroup shows only its own cgroup).
+	env = append(env, corev1.EnvVar{Name: "CGROUP_ROOT", Value: hostCgroupRoot})
 	if o.APIServer != "" {
 		host, port, _ := cutLast(o.APIServer, ":")
 		env = append(env, corev1.EnvVar{Name: "KUBERNETES_SERVICE_HOST", Value: host}, corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT", Value: port})
@@ -152,12 +159,18 @@ func daemonSet(ns string, lbl map[string]string, o InstallOptions) *appsv1.Daemo
 					Containers: []corev1.Container{{
 						Name: "agent", Image: o.Image, ImagePullPolicy: o.PullPolicy, Env: env,
 						SecurityContext: &corev1.SecurityContext{Privileged: &t},
+						VolumeMounts:    []corev1.VolumeMount{{Name: "cgroup", MountPath: hostCgroupRoot}},
 					}},
+					Volumes: []corev1.Volume{{Name: "cgroup", VolumeSource: corev1.VolumeSource{
+						HostPath: &corev1.HostPathVolumeSource{Path: "/sys/fs/cgroup"}}}},
 				},
 			},
 		},
 	}
 }
+
+// hostCgroupRoot is where the agent's pod mounts the host's /sys/fs/cgroup.
+const hostCgroupRoot = "/host/sys/fs/cgroup"
 
 func cutLast(s, sep string) (string, string, bool) {
 	for i := len(s) - len(sep); i >= 0; i-- {
@@ -208,24 +221,32 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// EnsureCRD creates the NetworkChaos CRD when the cluster has none and waits until it is
-// served.
+// EnsureCRD creates the NetworkChaos and StressChaos CRDs when the cluster has none and waits
+// until they are served.
 func EnsureCRD(ctx context.Context, dyn dynamic.Interface) error {
-	crds := dyn.Resource(crdGVR)
-	if _, err := crds.Get(ctx, v1alpha1.CRDName, metav1.GetOptions{}); err == nil {
-		return waitEstablished(ctx, dyn)
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("agent: reading CRD %s: %w", v1alpha1.CRDName, err)
+	for _, c := range []struct {
+		name string
+		crd  func() *unstructured.Unstructured
+		gvr  schema.GroupVersionResource
+	}{{v1alpha1.CRDName, v1alpha1.CRD, v1alpha1.GVR}, {v1alpha1.StressCRDName, v1alpha1.StressCRD, v1alpha1.StressGVR}} {
+		crds := dyn.Resource(crdGVR)
+		if _, err := crds.Get(ctx, c.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			if _, err := crds.Create(ctx, c.crd(), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("agent: creating CRD %s: %w", c.name, err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("agent: reading CRD %s: %w", c.name, err)
+		}
+		if err := waitEstablished(ctx, dyn, c.gvr); err != nil {
+			return fmt.Errorf("agent: CRD %s not served: %w", c.name, err)
+		}
 	}
-	if _, err := crds.Create(ctx, v1alpha1.CRD(), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("agent: creating CRD %s: %w", v1alpha1.CRDName, err)
-	}
-	return waitEstablished(ctx, dyn)
+	return nil
 }
 
-func waitEstablished(ctx context.Context, dyn dynamic.Interface) error {
+func waitEstablished(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource) error {
 	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		if _, err := dyn.Resource(v1alpha1.GVR).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		if _, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 			return false, nil
 		}
 		return true, nil
@@ -236,8 +257,8 @@ func waitEstablished(ctx context.Context, dyn dynamic.Interface) error {
 type UninstallOptions struct {
 	// Namespace defaults to DefaultNamespace.
 	Namespace string
-	// RemoveCRD also deletes the NetworkChaos CRD, and with it every NetworkChaos object, when
-	// chaostest installed it (a Chaos Mesh CRD is never touched).
+	// RemoveCRD also deletes the NetworkChaos and StressChaos CRDs, and with them every such
+	// object, when chaostest installed them (a Chaos Mesh CRD is never touched).
 	RemoveCRD bool
 }
 
@@ -265,10 +286,12 @@ func Uninstall(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interfa
 		return fmt.Errorf("agent uninstall: namespace %s: %w", ns, err)
 	}
 	if o.RemoveCRD {
-		crd, err := dyn.Resource(crdGVR).Get(ctx, v1alpha1.CRDName, metav1.GetOptions{})
-		if err == nil && crd.GetLabels()[v1alpha1.ManagedByLabel] == "chaostest" {
-			if err := dyn.Resource(crdGVR).Delete(ctx, v1alpha1.CRDName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("agent uninstall: CRD: %w", err)
+		for _, name := range []string{v1alpha1.CRDName, v1alpha1.StressCRDName} {
+			crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+			if err == nil && crd.GetLabels()[v1alpha1.ManagedByLabel] == "chaostest" {
+				if err := dyn.Resource(crdGVR).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					return fmt.Errorf("agent uninstall: CRD %s: %w", name, err)
+				}
 			}
 		}
 	}

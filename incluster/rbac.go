@@ -45,6 +45,9 @@ var (
 	chaosCRDRead = rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: []string{"networkchaos.chaos-mesh.org"}, Verbs: []string{"get"}}
 )
 
+// stressCRDRead lets the stress functions see whether chaostest's agent serves StressChaos.
+var stressCRDRead = rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: []string{"stresschaos.chaos-mesh.org"}, Verbs: []string{"get"}}
+
 // workload gives the needs of the create / delete / patch / read / wait functions of one
 // workload resource.
 func workload(group, resource string) (create, del, patch, read, wait need) {
@@ -150,6 +153,13 @@ var table = func() map[string]need {
 	set(ns(nc("delete")), k+"chaosmesh.network.actions.delete_network_fault")
 	set(ns(nc("get")), k+"chaosmesh.network.probes.get_network_fault")
 	set(ns(nc("list")), k+"chaosmesh.network.probes.get_network_faults")
+	// Chaos Mesh stress (providers/chaosmesh): the same for StressChaos
+	sc := func(verbs ...string) rbacv1.PolicyRule { return rule("chaos-mesh.org", "stresschaos", verbs...) }
+	set(need{ns: []rbacv1.PolicyRule{sc("create", "get", "patch", "update")}, cluster: []rbacv1.PolicyRule{stressCRDRead}},
+		k+"chaosmesh.stress.actions.stress_cpu", k+"chaosmesh.stress.actions.stress_memory")
+	set(ns(sc("delete")), k+"chaosmesh.stress.actions.delete_stressor")
+	set(ns(sc("get")), k+"chaosmesh.stress.probes.get_stressor")
+	set(ns(sc("list")), k+"chaosmesh.stress.probes.get_stressors")
 	return t
 }()
 
