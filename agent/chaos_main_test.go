@@ -31,7 +31,7 @@ import (
 	"github.com/chaostest/chaostest/agent/node"
 	"github.com/chaostest/chaostest/agent/v1alpha1"
 	"github.com/chaostest/chaostest/cluster"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/chaosmesh"
 	"github.com/chaostest/chaostest/providers/k8s"
@@ -312,9 +312,9 @@ func callErr(name string, args map[string]any) error {
 // uidOf reads metadata.uid of an object a function returned.
 func uidOf(t testing.TB, out any) types.UID {
 	t.Helper()
-	o, ok := out.(*journal.Object)
+	o, ok := out.(*jsonvalue.Object)
 	require.True(t, ok, "%T", out)
-	md, ok := o.Value("metadata").(*journal.Object)
+	md, ok := o.Value("metadata").(*jsonvalue.Object)
 	require.True(t, ok)
 	uid, _ := md.Value("uid").(string)
 	require.NotEmpty(t, uid)

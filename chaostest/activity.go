@@ -7,7 +7,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/internal/gojson"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -19,7 +19,7 @@ import (
 //	chaostest.Python("chaosk8s.pod.probes.pods_in_phase", map[string]any{"label_selector": "app=web"}).
 //		Named("pods-running").Want(true)
 type Activity struct {
-	obj   *journal.Object
+	obj   *jsonvalue.Object
 	run   func(ctx context.Context, env provider.Env) (any, error)
 	check func(output any) error
 	// tolerance is the probe given to Want as a tolerance, whose Go parts are attached too.
@@ -38,8 +38,8 @@ func (a *Activity) Activity() *Activity { return a }
 // NewActivity returns a probe with no name whose provider is the given Chaos Toolkit provider
 // object, e.g. {"type": "http", "url": "http://127.0.0.1:8080/"}. Provider packages build their
 // activities with it.
-func NewActivity(provider *journal.Object) *Activity {
-	return &Activity{obj: journal.NewObject("type", "probe", "name", "", "provider", provider)}
+func NewActivity(provider *jsonvalue.Object) *Activity {
+	return &Activity{obj: jsonvalue.NewObject("type", "probe", "name", "", "provider", provider)}
 }
 
 // Python returns a probe calling the Go function registered (with provider.Register) under the
@@ -47,7 +47,7 @@ func NewActivity(provider *journal.Object) *Activity {
 // the journal it reads like the Python provider Chaos Toolkit would have called.
 func Python(name string, args map[string]any) *Activity {
 	i := strings.LastIndexByte(name, '.')
-	prov := journal.NewObject("type", "python", "module", name[:max(i, 0)], "func", name[i+1:])
+	prov := jsonvalue.NewObject("type", "python", "module", name[:max(i, 0)], "func", name[i+1:])
 	if len(args) > 0 {
 		prov.Set("arguments", gojson.Object(args))
 	}
@@ -58,7 +58,7 @@ func Python(name string, args map[string]any) *Activity {
 // struct or a map is journaled as JSON). desc names it in the journal, where the provider reads
 // {"type": "go", "func": desc}. Experiment files cannot name such providers.
 func Go(desc string, fn func(ctx context.Context, env provider.Env) (any, error)) *Activity {
-	a := NewActivity(journal.NewObject("type", "go", "func", desc))
+	a := NewActivity(jsonvalue.NewObject("type", "go", "func", desc))
 	a.run = fn
 	return a
 }
@@ -90,7 +90,7 @@ func (a *Activity) name() string {
 
 // Object returns the activity's Chaos Toolkit JSON form. The result is shared: copy it with Clone
 // before changing it.
-func (a *Activity) Object() *journal.Object { return a.obj }
+func (a *Activity) Object() *jsonvalue.Object { return a.obj }
 
 // Timeout sets the activity's timeout. Chaos Toolkit only validates this key; chaostest enforces
 // it: the provider's context is cancelled when it expires and the activity fails.
@@ -102,9 +102,9 @@ func (a *Activity) Timeout(d time.Duration) *Activity {
 // PauseAfter makes the run wait d after the activity (even when it failed): `"pauses":
 // {"after": d}`.
 func (a *Activity) PauseAfter(d time.Duration) *Activity {
-	p, _ := a.obj.Value("pauses").(*journal.Object)
+	p, _ := a.obj.Value("pauses").(*jsonvalue.Object)
 	if p == nil {
-		p = &journal.Object{}
+		p = &jsonvalue.Object{}
 		a.obj.Set("pauses", p)
 	}
 	p.Set("after", gojson.Duration(d))
@@ -128,9 +128,9 @@ func (a *Activity) attachTo(e *engine.Experiment) {
 			t.Named(a.name() + "-tolerance")
 		}
 		t.obj.Set("type", "probe")
-		if prov, ok := t.obj.Value("provider").(*journal.Object); ok && !prov.Has("arguments") && t.run != nil {
+		if prov, ok := t.obj.Value("provider").(*jsonvalue.Object); ok && !prov.Has("arguments") && t.run != nil {
 			// The engine hands the output to a probe tolerance as its "value" argument.
-			prov.Set("arguments", &journal.Object{})
+			prov.Set("arguments", &jsonvalue.Object{})
 		}
 		t.attachTo(e)
 	}

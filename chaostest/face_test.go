@@ -18,6 +18,7 @@ import (
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/http"
 	"github.com/chaostest/chaostest/providers/process"
@@ -195,7 +196,7 @@ func TestGoProbeAsTolerance(t *testing.T) {
 		require.Empty(t, f.errs, "%v", c)
 		require.Empty(t, f.fatals, "%v", c)
 		assert.Equal(t, c.outcome, res.Outcome)
-		tol := res.Journal.SteadyStates.Before.Probes[0].Activity.Value("tolerance").(*journal.Object)
+		tol := res.Journal.SteadyStates.Before.Probes[0].Activity.Value("tolerance").(*jsonvalue.Object)
 		assert.Equal(t, "p-tolerance", tol.Value("name"))
 	}
 }
@@ -251,14 +252,14 @@ func TestActivityBuilders(t *testing.T) {
 		return nil, errors.New("the bound function should run instead")
 	})
 	var calls atomic.Int32
-	bound := chaostest.NewActivity(journal.NewObject("type", "python", "module", "chaostesttest.probes", "func", "count")).
+	bound := chaostest.NewActivity(jsonvalue.NewObject("type", "python", "module", "chaostesttest.probes", "func", "count")).
 		RunFunc(func(context.Context, provider.Env) (any, error) { return calls.Add(1), nil })
 	bg := chaostest.Go("background", func(ctx context.Context, _ provider.Env) (any, error) {
 		time.Sleep(50 * time.Millisecond)
 		return "done", nil
 	}).InBackground().PauseAfter(10 * time.Millisecond).Timeout(5 * time.Second)
 	assert.Same(t, bg, bg.Activity())
-	assert.Equal(t, journal.NewObject("after", int64(0)).Keys(), bg.Object().Value("pauses").(*journal.Object).Keys())
+	assert.Equal(t, jsonvalue.NewObject("after", int64(0)).Keys(), bg.Object().Value("pauses").(*jsonvalue.Object).Keys())
 	assert.Equal(t, true, bg.Object().Value("background"))
 	assert.Equal(t, 5.0, bg.Object().Value("timeout"))
 
@@ -274,5 +275,5 @@ func TestActivityBuilders(t *testing.T) {
 	}
 	assert.Equal(t, "done", byName["bg"].Output)
 	assert.Equal(t, int64(1), byName["count"].Output)
-	assert.Equal(t, "chaostesttest.probes", byName["count"].Activity.Value("provider").(*journal.Object).Value("module"), "the journal shows the provider object")
+	assert.Equal(t, "chaostesttest.probes", byName["count"].Activity.Value("provider").(*jsonvalue.Object).Value("module"), "the journal shows the provider object")
 }

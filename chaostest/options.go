@@ -6,12 +6,12 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/internal/gojson"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 type options struct {
 	title    string
-	secrets  *journal.Object
+	secrets  *jsonvalue.Object
 	vars     map[string]any
 	settings engine.Settings
 	expect   string
@@ -36,11 +36,11 @@ func Title(title string) Option { return func(o *options) { o.title = title } }
 func Secret(scope, key string, value any) Option {
 	return func(o *options) {
 		if o.secrets == nil {
-			o.secrets = &journal.Object{}
+			o.secrets = &jsonvalue.Object{}
 		}
-		s, _ := o.secrets.Value(scope).(*journal.Object)
+		s, _ := o.secrets.Value(scope).(*jsonvalue.Object)
 		if s == nil {
-			s = &journal.Object{}
+			s = &jsonvalue.Object{}
 			o.secrets.Set(scope, s)
 		}
 		s.Set(key, gojson.Value(value))

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/engine"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // TB is the part of *testing.T that T uses; *testing.T, *testing.B and *testing.F satisfy it.
@@ -51,7 +51,7 @@ func New(t TB, opts ...Option) *T {
 	if title == "" {
 		title = t.Name()
 	}
-	obj := journal.NewObject("version", "1.0.0", "title", title, "description", "Go test "+t.Name())
+	obj := jsonvalue.NewObject("version", "1.0.0", "title", title, "description", "Go test "+t.Name())
 	if ct.o.secrets != nil {
 		obj.Set("secrets", ct.o.secrets)
 	}
@@ -86,7 +86,7 @@ func (ct *T) SteadyState(title string, probes ...Step) {
 		a.attachTo(ct.exp)
 		ps = append(ps, a.obj)
 	}
-	hyp := journal.NewObject("title", title, "probes", ps)
+	hyp := jsonvalue.NewObject("title", title, "probes", ps)
 	obj := ct.exp.Object()
 	// Keep Chaos Toolkit's key order: the hypothesis comes before the method.
 	obj.Delete("steady-state-hypothesis")

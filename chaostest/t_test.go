@@ -23,6 +23,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/http"
 )
@@ -344,7 +345,7 @@ func TestRunFileWithAddedPause(t *testing.T) {
 		j = chaostest.RunFile(f, exp, chaostest.Var("url", srv.URL), chaostest.AddPauseAfter("nap", 50*time.Millisecond)).Journal
 	})
 	require.Empty(t, f.errs)
-	require.Equal(t, 0.05, j.Run[0].Activity.Value("pauses").(*journal.Object).Value("after"))
+	require.Equal(t, 0.05, j.Run[0].Activity.Value("pauses").(*jsonvalue.Object).Value("after"))
 	require.Contains(t, strings.Join(f.logs, "\n"), "Pausing after activity for 0.05s...")
 
 	f = newFake(t)

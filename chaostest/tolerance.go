@@ -10,7 +10,7 @@ import (
 	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/internal/jsonpath2"
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Want sets the tolerance the probe's output must meet in the steady-state hypothesis.
@@ -69,7 +69,7 @@ func (a *Activity) Want(tolerance any) *Activity {
 		if err != nil {
 			wantPanic(tolerance, err.Error())
 		}
-		a.obj.Set("tolerance", journal.NewObject("type", "go", "func", funcName(tolerance)))
+		a.obj.Set("tolerance", jsonvalue.NewObject("type", "go", "func", funcName(tolerance)))
 		a.check = check
 		return a
 	}
@@ -151,7 +151,7 @@ func funcName(fn any) string {
 
 // Tolerance is a structured tolerance for Activity.Want: Between, OneOf, Regex or JSONPath.
 type Tolerance struct {
-	obj *journal.Object
+	obj *jsonvalue.Object
 	fn  func(output any) error
 }
 
@@ -159,7 +159,7 @@ type Tolerance struct {
 // [lo, hi], bounds included: Chaos Toolkit's "range" tolerance. Strings holding numbers ("42\n")
 // count as numbers. For the status of an http or process output, add Target("status").
 func Between(lo, hi float64) Tolerance {
-	return Tolerance{obj: journal.NewObject("type", "range", "range", []any{gojson.Number(lo), gojson.Number(hi)})}
+	return Tolerance{obj: jsonvalue.NewObject("type", "range", "range", []any{gojson.Number(lo), gojson.Number(hi)})}
 }
 
 // OneOf returns a tolerance met when the output equals one of values (numbers compare by value,
@@ -171,7 +171,7 @@ func OneOf(values ...any) Tolerance {
 		want[i] = gojson.Value(v)
 	}
 	return Tolerance{
-		obj: journal.NewObject("type", "go", "func", "chaostest.OneOf", "values", want),
+		obj: jsonvalue.NewObject("type", "go", "func", "chaostest.OneOf", "values", want),
 		fn: func(output any) error {
 			got, what := output, ""
 			if m, ok := output.(map[string]any); ok {
@@ -192,13 +192,13 @@ func OneOf(values ...any) Tolerance {
 // Regex returns a tolerance met when the Python regular expression pattern is found in the
 // output (re.search), or in its Target key.
 func Regex(pattern string) Tolerance {
-	return Tolerance{obj: journal.NewObject("type", "regex", "pattern", pattern)}
+	return Tolerance{obj: jsonvalue.NewObject("type", "regex", "pattern", pattern)}
 }
 
 // JSONPath returns a tolerance met when the JSONPath (jsonpath2 dialect) finds at least one
 // value in the output (or its Target key), or exactly Count values.
 func JSONPath(path string) Tolerance {
-	return Tolerance{obj: journal.NewObject("type", "jsonpath", "path", path)}
+	return Tolerance{obj: jsonvalue.NewObject("type", "jsonpath", "path", path)}
 }
 
 // Target makes the tolerance look at one key of the output (for example "body" of an http

@@ -14,6 +14,7 @@ import (
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	_ "github.com/chaostest/chaostest/providers/process"
 )
@@ -37,7 +38,7 @@ func (r *recorder) BeforeExperiment(context.Context, *engine.ControlEnv) error {
 	return nil
 }
 
-func (r *recorder) BeforeActivity(_ context.Context, _ *engine.ControlEnv, act *journal.Object) error {
+func (r *recorder) BeforeActivity(_ context.Context, _ *engine.ControlEnv, act *jsonvalue.Object) error {
 	r.add("before_activity:" + act.Value("name").(string))
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/internal/pyyaml"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Vars holds the values given with `--var` and `--var-file` (compat §1.4): configuration values
@@ -85,7 +85,7 @@ func (v *Vars) LoadFileWith(path string, o LoadOptions) error {
 	var parsed any
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
-		if parsed, err = journal.DecodeJSONLimited(data, MaxValues); err != nil {
+		if parsed, err = jsonvalue.DecodeLimited(data, MaxValues); err != nil {
 			return fmt.Errorf("var file %s: %w", path, err)
 		}
 	case ".yaml", ".yml":
@@ -93,11 +93,11 @@ func (v *Vars) LoadFileWith(path string, o LoadOptions) error {
 			return fmt.Errorf("var file %s: %w", path, err)
 		}
 	}
-	obj, _ := parsed.(*journal.Object)
+	obj, _ := parsed.(*jsonvalue.Object)
 	if obj == nil || obj.Len() == 0 {
 		return loadDotEnv(path, data)
 	}
-	if c, ok := obj.Value("configuration").(*journal.Object); ok {
+	if c, ok := obj.Value("configuration").(*jsonvalue.Object); ok {
 		if v.Configuration == nil {
 			v.Configuration = map[string]any{}
 		}
@@ -105,12 +105,12 @@ func (v *Vars) LoadFileWith(path string, o LoadOptions) error {
 			v.Configuration[k] = c.Value(k)
 		}
 	}
-	if s, ok := obj.Value("secrets").(*journal.Object); ok {
+	if s, ok := obj.Value("secrets").(*jsonvalue.Object); ok {
 		if v.Secrets == nil {
 			v.Secrets = map[string]map[string]any{}
 		}
 		for _, scope := range s.Keys() {
-			so, _ := s.Value(scope).(*journal.Object)
+			so, _ := s.Value(scope).(*jsonvalue.Object)
 			m := map[string]any{}
 			for _, k := range so.Keys() {
 				m[k] = so.Value(k)
@@ -204,7 +204,7 @@ func ConvertToType(typ string, value any) (any, error) {
 		if !isStr {
 			return value, nil
 		}
-		v, err := journal.DecodeJSON([]byte(s))
+		v, err := jsonvalue.Decode([]byte(s))
 		if err != nil {
 			return nil, fmt.Errorf("invalid JSON %q: %v", s, err)
 		}
@@ -217,15 +217,15 @@ func ConvertToType(typ string, value any) (any, error) {
 // takes its --var value when given, env references are read from the environment (with default
 // and env_var_type), and anything else is kept as is. Dynamic (probe) values are kept for the run
 // to resolve. The result keeps declaration order.
-func LoadConfiguration(decl any, vars map[string]any) (*journal.Object, error) {
-	out := &journal.Object{}
-	d, _ := decl.(*journal.Object)
+func LoadConfiguration(decl any, vars map[string]any) (*jsonvalue.Object, error) {
+	out := &jsonvalue.Object{}
+	d, _ := decl.(*jsonvalue.Object)
 	for _, key := range d.Keys() {
 		value := d.Value(key)
 		if ov, ok := vars[key]; ok {
 			value = ov
 		}
-		if o, ok := value.(*journal.Object); ok && o.Value("type") == "env" {
+		if o, ok := value.(*jsonvalue.Object); ok && o.Value("type") == "env" {
 			resolved, err := resolveEnv(o)
 			if err != nil {
 				return out, err
@@ -237,7 +237,7 @@ func LoadConfiguration(decl any, vars map[string]any) (*journal.Object, error) {
 	return out, nil
 }
 
-func resolveEnv(o *journal.Object) (any, error) {
+func resolveEnv(o *jsonvalue.Object) (any, error) {
 	envKey, _ := o.Value("key").(string)
 	def, hasDefault := o.Get("default")
 	raw, set := os.LookupEnv(envKey)
@@ -258,16 +258,16 @@ func resolveEnv(o *journal.Object) (any, error) {
 // {"type": "env"} values are read from the environment (no default), vault values are not
 // supported (the scope key gets an empty object and a warning), nested objects are walked.
 // A --var-file scope replaces the experiment's scope of the same name. Scopes keep declaration
-// order; the result maps scope name to *journal.Object.
-func LoadSecrets(decl any, configuration *journal.Object, vars map[string]map[string]any) (*journal.Object, error) {
-	out := &journal.Object{}
-	d, _ := decl.(*journal.Object)
+// order; the result maps scope name to *jsonvalue.Object.
+func LoadSecrets(decl any, configuration *jsonvalue.Object, vars map[string]map[string]any) (*jsonvalue.Object, error) {
+	out := &jsonvalue.Object{}
+	d, _ := decl.(*jsonvalue.Object)
 	for _, scope := range d.Keys() {
 		if ov, ok := vars[scope]; ok {
 			out.Set(scope, gojson.Object(ov))
 			continue
 		}
-		so, _ := d.Value(scope).(*journal.Object)
+		so, _ := d.Value(scope).(*jsonvalue.Object)
 		resolved, err := resolveSecretScope(so)
 		if err != nil {
 			return out, err
@@ -282,11 +282,11 @@ func LoadSecrets(decl any, configuration *journal.Object, vars map[string]map[st
 	return out, nil
 }
 
-func resolveSecretScope(so *journal.Object) (*journal.Object, error) {
-	res := &journal.Object{}
+func resolveSecretScope(so *jsonvalue.Object) (*jsonvalue.Object, error) {
+	res := &jsonvalue.Object{}
 	for _, k := range so.Keys() {
 		v := so.Value(k)
-		if o, ok := v.(*journal.Object); ok {
+		if o, ok := v.(*jsonvalue.Object); ok {
 			switch o.Value("type") {
 			case "env":
 				envKey, _ := o.Value("key").(string)
@@ -297,7 +297,7 @@ func resolveSecretScope(so *journal.Object) (*journal.Object, error) {
 				res.Set(k, val)
 				continue
 			case "vault":
-				res.Set(k, &journal.Object{})
+				res.Set(k, &jsonvalue.Object{})
 				continue
 			case nil:
 				nested, err := resolveSecretScope(o)

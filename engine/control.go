@@ -11,6 +11,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Control is a Chaos Toolkit control implemented in Go: code called around each part of a run,
@@ -33,15 +34,15 @@ type Control interface {
 	// BeforeLoadingExperiment and AfterLoadingExperiment are called, for controls given in the
 	// settings only, around loading the experiment file (LoadWith, RunFile with WithControl).
 	BeforeLoadingExperiment(c *ControlEnv, source string) error
-	AfterLoadingExperiment(c *ControlEnv, source string, experiment *journal.Object) error
+	AfterLoadingExperiment(c *ControlEnv, source string, experiment *jsonvalue.Object) error
 	// BeforeExperiment is called before the steady state is first checked; AfterExperiment once
 	// the run ended, with the journal that will be saved (what it adds, say to "extensions", is
 	// saved).
 	BeforeExperiment(ctx context.Context, c *ControlEnv) error
 	AfterExperiment(ctx context.Context, c *ControlEnv, j *journal.Journal) error
 	// BeforeHypothesis and AfterHypothesis wrap each run of the steady-state hypothesis.
-	BeforeHypothesis(ctx context.Context, c *ControlEnv, hypothesis *journal.Object) error
-	AfterHypothesis(ctx context.Context, c *ControlEnv, hypothesis *journal.Object, state *journal.State) error
+	BeforeHypothesis(ctx context.Context, c *ControlEnv, hypothesis *jsonvalue.Object) error
+	AfterHypothesis(ctx context.Context, c *ControlEnv, hypothesis *jsonvalue.Object, state *journal.State) error
 	// BeforeMethod and AfterMethod wrap the method; runs are the journal's method records.
 	BeforeMethod(ctx context.Context, c *ControlEnv) error
 	AfterMethod(ctx context.Context, c *ControlEnv, runs []*journal.Run) error
@@ -52,8 +53,8 @@ type Control interface {
 	// rollback) with the activity itself: what it changes is what runs. Returning SkipActivity
 	// skips the activity (recorded as succeeded with a null output, as a dry activity).
 	// AfterActivity receives the activity's record (nil when BeforeActivity interrupted).
-	BeforeActivity(ctx context.Context, c *ControlEnv, activity *journal.Object) error
-	AfterActivity(ctx context.Context, c *ControlEnv, activity *journal.Object, run *journal.Run) error
+	BeforeActivity(ctx context.Context, c *ControlEnv, activity *jsonvalue.Object) error
+	AfterActivity(ctx context.Context, c *ControlEnv, activity *jsonvalue.Object, run *journal.Run) error
 }
 
 // NopControl implements every Control hook as a no-op; embed it in a control.
@@ -69,7 +70,7 @@ func (NopControl) Cleanup() {}
 func (NopControl) BeforeLoadingExperiment(*ControlEnv, string) error { return nil }
 
 // AfterLoadingExperiment does nothing.
-func (NopControl) AfterLoadingExperiment(*ControlEnv, string, *journal.Object) error { return nil }
+func (NopControl) AfterLoadingExperiment(*ControlEnv, string, *jsonvalue.Object) error { return nil }
 
 // BeforeExperiment does nothing.
 func (NopControl) BeforeExperiment(context.Context, *ControlEnv) error { return nil }
@@ -78,10 +79,10 @@ func (NopControl) BeforeExperiment(context.Context, *ControlEnv) error { return 
 func (NopControl) AfterExperiment(context.Context, *ControlEnv, *journal.Journal) error { return nil }
 
 // BeforeHypothesis does nothing.
-func (NopControl) BeforeHypothesis(context.Context, *ControlEnv, *journal.Object) error { return nil }
+func (NopControl) BeforeHypothesis(context.Context, *ControlEnv, *jsonvalue.Object) error { return nil }
 
 // AfterHypothesis does nothing.
-func (NopControl) AfterHypothesis(context.Context, *ControlEnv, *journal.Object, *journal.State) error {
+func (NopControl) AfterHypothesis(context.Context, *ControlEnv, *jsonvalue.Object, *journal.State) error {
 	return nil
 }
 
@@ -98,17 +99,17 @@ func (NopControl) BeforeRollback(context.Context, *ControlEnv) error { return ni
 func (NopControl) AfterRollback(context.Context, *ControlEnv, []*journal.Run) error { return nil }
 
 // BeforeActivity does nothing.
-func (NopControl) BeforeActivity(context.Context, *ControlEnv, *journal.Object) error { return nil }
+func (NopControl) BeforeActivity(context.Context, *ControlEnv, *jsonvalue.Object) error { return nil }
 
 // AfterActivity does nothing.
-func (NopControl) AfterActivity(context.Context, *ControlEnv, *journal.Object, *journal.Run) error {
+func (NopControl) AfterActivity(context.Context, *ControlEnv, *jsonvalue.Object, *journal.Run) error {
 	return nil
 }
 
 // ControlValidator is implemented by a Control that checks its declaration at validation time
 // (chaoslib's validate_control). The error is reported as a validation problem.
 type ControlValidator interface {
-	ValidateControl(control *journal.Object) error
+	ValidateControl(control *jsonvalue.Object) error
 }
 
 // InterruptExecution is chaoslib's InterruptExecution: returned by a hook, it ends the run with
@@ -140,7 +141,7 @@ type ControlEnv struct {
 	Arguments map[string]any
 	// Experiment is the experiment being run (shared: what a Before hook changes applies), nil
 	// at the loader level.
-	Experiment *journal.Object
+	Experiment *jsonvalue.Object
 	// Configuration and Secrets are the run's loaded configuration and secret scopes.
 	Configuration map[string]any
 	Secrets       map[string]map[string]any
@@ -242,12 +243,12 @@ type ControlSpec struct {
 }
 
 // object returns the spec as a control declaration object, as chaoslib holds settings controls.
-func (s ControlSpec) object() *journal.Object {
-	prov := journal.NewObject("type", "python", "module", s.Module)
+func (s ControlSpec) object() *jsonvalue.Object {
+	prov := jsonvalue.NewObject("type", "python", "module", s.Module)
 	if s.Arguments != nil {
 		prov.Set("arguments", gojson.Value(s.Arguments))
 	}
-	o := journal.NewObject("name", s.Name, "provider", prov)
+	o := jsonvalue.NewObject("name", s.Name, "provider", prov)
 	if s.Scope != "" {
 		o.Set("scope", s.Scope)
 	}
@@ -256,7 +257,7 @@ func (s ControlSpec) object() *journal.Object {
 
 // ctlDecl is one control declaration: from the experiment (obj), or global (spec).
 type ctlDecl struct {
-	obj    *journal.Object
+	obj    *jsonvalue.Object
 	name   string
 	scope  string
 	auto   bool
@@ -267,7 +268,7 @@ type ctlDecl struct {
 
 type globalCtl struct {
 	spec ControlSpec
-	obj  *journal.Object
+	obj  *jsonvalue.Object
 	inst Control
 }
 
@@ -305,11 +306,11 @@ type controlRun struct {
 
 // experimentDecls returns every control declared in the experiment in chaoslib's get_controls
 // order: top level, hypothesis, then the activities of the hypothesis, method and rollbacks.
-func experimentDecls(exp *journal.Object) []*ctlDecl {
+func experimentDecls(exp *jsonvalue.Object) []*ctlDecl {
 	out := parseDecls(exp.Value("controls"))
-	h, _ := exp.Value("steady-state-hypothesis").(*journal.Object)
+	h, _ := exp.Value("steady-state-hypothesis").(*jsonvalue.Object)
 	out = append(out, parseDecls(h.Value("controls"))...)
-	var acts []*journal.Object
+	var acts []*jsonvalue.Object
 	acts = append(acts, objects(h.Value("probes"))...)
 	acts = append(acts, objects(exp.Value("method"))...)
 	acts = append(acts, objects(exp.Value("rollbacks"))...)
@@ -330,7 +331,7 @@ func (cr *controlRun) instance(d *ctlDecl) Control {
 		return c
 	}
 	cr.tried[d.name] = true
-	prov, _ := d.obj.Value("provider").(*journal.Object)
+	prov, _ := d.obj.Value("provider").(*jsonvalue.Object)
 	if prov.Value("type") != "python" {
 		return nil
 	}
@@ -559,11 +560,11 @@ func title(s string) string {
 }
 
 // call runs one hook with its environment, turning a panic into an error.
-func (cr *controlRun) call(c Control, name, scope, level string, hook func(Control, *ControlEnv) error, decl *journal.Object, substitute bool) (err error) {
+func (cr *controlRun) call(c Control, name, scope, level string, hook func(Control, *ControlEnv) error, decl *jsonvalue.Object, substitute bool) (err error) {
 	r := cr.r
-	prov, _ := decl.Value("provider").(*journal.Object)
+	prov, _ := decl.Value("provider").(*jsonvalue.Object)
 	args := prov.Value("arguments")
-	if a, ok := args.(*journal.Object); ok {
+	if a, ok := args.(*jsonvalue.Object); ok {
 		args = a.Clone()
 	}
 	if substitute && (len(r.cfgMap) > 0 || r.secrets.Len() > 0) {
@@ -587,7 +588,7 @@ func (cr *controlRun) safely(name, what string, f func() error) (err error) {
 // The hooks below are called by the runner; each does nothing when the run has no control.
 
 // hypothesis wraps one run of the steady-state hypothesis with its controls.
-func (r *runner) hypothesis(ctx context.Context, hyp *journal.Object) (*journal.State, error) {
+func (r *runner) hypothesis(ctx context.Context, hyp *jsonvalue.Object) (*journal.State, error) {
 	cr := r.ctl
 	if cr == nil {
 		return r.hypothesisRun(ctx, hyp)
@@ -606,7 +607,7 @@ func (r *runner) hypothesis(ctx context.Context, hyp *journal.Object) (*journal.
 }
 
 // method wraps the method with its controls.
-func (r *runner) method(ctx context.Context, hyp *journal.Object, hasProbes bool, hypStrategy string) bool {
+func (r *runner) method(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy string) bool {
 	cr := r.ctl
 	if cr == nil {
 		return r.methodRun(ctx, hyp, hasProbes, hypStrategy)
@@ -656,7 +657,7 @@ func (r *runner) afterRollbackControls(ctx context.Context) {
 }
 
 // executeInto runs one activity with its controls.
-func (r *runner) executeInto(ctx context.Context, act *journal.Object, rec *journal.Run) {
+func (r *runner) executeInto(ctx context.Context, act *jsonvalue.Object, rec *journal.Run) {
 	cr := r.ctl
 	if cr == nil {
 		r.executeRun(ctx, act, rec)
@@ -707,7 +708,7 @@ func (r *runner) interruptedByControl() bool {
 // with the experiment read. A hook that returns an *InterruptExecution stops the loading with
 // that error; other errors are logged to s.Log and ignored.
 func LoadControlled(source string, o LoadOptions, s Settings) (*Experiment, error) {
-	r := newRunner(&Experiment{obj: &journal.Object{}}, s)
+	r := newRunner(&Experiment{obj: &jsonvalue.Object{}}, s)
 	defer r.py.close() // a Python control's loader hooks run through it
 	type loaded struct {
 		spec ControlSpec
@@ -730,7 +731,7 @@ func LoadControlled(source string, o LoadOptions, s Settings) (*Experiment, erro
 			if l.spec.Scope != "" && l.spec.Scope != scope {
 				continue
 			}
-			args, _ := argumentsMap(l.spec.object().Value("provider").(*journal.Object).Value("arguments"))
+			args, _ := argumentsMap(l.spec.object().Value("provider").(*jsonvalue.Object).Value("arguments"))
 			env := &ControlEnv{Name: l.spec.Name, Level: "loader", Arguments: args, r: r}
 			cr := &controlRun{r: r}
 			if err := cr.safely(l.spec.Name, scope, func() error { return hook(l.inst, env) }); err != nil {

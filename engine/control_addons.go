@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // The controls of chaostoolkit-addons most used, implemented in Go under their Python names.
@@ -30,9 +31,9 @@ type safeguards struct {
 	wg    sync.WaitGroup
 }
 
-func (*safeguards) validateControl(v *validator, where string, c *journal.Object) {
-	prov, _ := c.Value("provider").(*journal.Object)
-	args, _ := prov.Value("arguments").(*journal.Object)
+func (*safeguards) validateControl(v *validator, where string, c *jsonvalue.Object) {
+	prov, _ := c.Value("provider").(*jsonvalue.Object)
+	args, _ := prov.Value("arguments").(*jsonvalue.Object)
 	raw := args.Value("probes")
 	if !truthy(raw) {
 		v.add(where, "provider.arguments.probes", "safeguard control must have at least one probe")
@@ -43,7 +44,7 @@ func (*safeguards) validateControl(v *validator, where string, c *journal.Object
 		if !v.activity(w, p) {
 			continue
 		}
-		po, _ := p.(*journal.Object)
+		po, _ := p.(*jsonvalue.Object)
 		name := pyStr(po.Value("name"))
 		if po.Has("ref") {
 			name = pyStr(po.Value("ref"))
@@ -71,7 +72,7 @@ func (s *safeguards) BeforeExperiment(ctx context.Context, env *ControlEnv) erro
 	for _, a := range s.steps {
 		r.exp.Attach(a.Object, a.Code)
 	}
-	var blocking []*journal.Object
+	var blocking []*jsonvalue.Object
 	for _, p := range objects(env.Arguments["probes"]) {
 		freq := secondsValue(p.Value("frequency"))
 		switch {
@@ -111,7 +112,7 @@ func (s *safeguards) BeforeExperiment(ctx context.Context, env *ControlEnv) erro
 
 // check runs one safeguard probe and interrupts the run when its tolerance is not met; it
 // reports whether the probe was met (or could not be judged).
-func (s *safeguards) check(ctx context.Context, env *ControlEnv, p *journal.Object) bool {
+func (s *safeguards) check(ctx context.Context, env *ControlEnv, p *jsonvalue.Object) bool {
 	r := env.r
 	if a, ok := s.steps[pyStr(p.Value("name"))]; ok {
 		p = a.Object // the declared object, which its Go parts are attached to
@@ -184,7 +185,7 @@ func secondsValue(v any) time.Duration {
 // activity did not succeed.
 type repeatControl struct{ NopControl }
 
-func (repeatControl) AfterActivity(_ context.Context, env *ControlEnv, act *journal.Object, run *journal.Run) error {
+func (repeatControl) AfterActivity(_ context.Context, env *ControlEnv, act *jsonvalue.Object, run *journal.Run) error {
 	r := env.r
 	if r == nil || act.Has("iteration_index") {
 		return nil
@@ -203,10 +204,10 @@ func (repeatControl) AfterActivity(_ context.Context, env *ControlEnv, act *jour
 		return nil
 	}
 	name := act.Value("name")
-	insert := func(holder *journal.Object, attach bool) {
+	insert := func(holder *jsonvalue.Object, attach bool) {
 		items := list(holder.Value("method"))
 		for pos, a := range items {
-			if ao, ok := a.(*journal.Object); !ok || ao.Value("name") != name {
+			if ao, ok := a.(*jsonvalue.Object); !ok || ao.Value("name") != name {
 				continue
 			}
 			copies := make([]any, 0, n)
@@ -248,7 +249,7 @@ func (bypassControl) BeforeExperiment(_ context.Context, env *ControlEnv) error 
 	return nil
 }
 
-func (bypassControl) BeforeActivity(_ context.Context, env *ControlEnv, act *journal.Object) error {
+func (bypassControl) BeforeActivity(_ context.Context, env *ControlEnv, act *jsonvalue.Object) error {
 	if t, _ := env.Arguments["target_type"].(string); t != "" && act.Value("type") == t {
 		return SkipActivity
 	}
@@ -277,7 +278,7 @@ const SafeguardsModule = "chaosaddons.controls.safeguards"
 // GoProbe is a probe declared in Go: its Chaos Toolkit activity object and the Go code attached
 // to it (see Experiment.Attach).
 type GoProbe struct {
-	Object *journal.Object
+	Object *jsonvalue.Object
 	Code
 }
 

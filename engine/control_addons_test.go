@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -148,7 +149,7 @@ func TestSafeguardsInGo(t *testing.T) {
 		defer mu.Unlock()
 		return up, nil
 	}).Named("up").Want(true).Every(20 * time.Millisecond)
-	e := NewExperiment(journal.NewObject("title", "t", "description", "d", "method", []any{}))
+	e := NewExperiment(jsonvalue.NewObject("title", "t", "description", "d", "method", []any{}))
 	var l logLines
 	add := func(name string, a *goAct) {
 		a.Named(name).obj.Set("type", "action")

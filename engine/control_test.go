@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // recorder records each hook it gets as "<name>:<hook>[:<activity>]" with event(). With the
@@ -48,10 +49,10 @@ func (c recorder) AfterExperiment(_ context.Context, env *ControlEnv, j *journal
 	j.Experiment.Set("recorded-by-"+env.Name, true)
 	return c.note(env, "after_experiment", j.Status)
 }
-func (c recorder) BeforeHypothesis(_ context.Context, env *ControlEnv, _ *journal.Object) error {
+func (c recorder) BeforeHypothesis(_ context.Context, env *ControlEnv, _ *jsonvalue.Object) error {
 	return c.note(env, "before_hypothesis", "")
 }
-func (c recorder) AfterHypothesis(_ context.Context, env *ControlEnv, _ *journal.Object, st *journal.State) error {
+func (c recorder) AfterHypothesis(_ context.Context, env *ControlEnv, _ *jsonvalue.Object, st *journal.State) error {
 	d := "nil"
 	if st != nil {
 		d = strings.Join(statuses(st.Probes), ",")
@@ -74,10 +75,10 @@ func (c recorder) BeforeRollback(_ context.Context, env *ControlEnv) error {
 func (c recorder) AfterRollback(_ context.Context, env *ControlEnv, runs []*journal.Run) error {
 	return c.note(env, "after_rollback", strings.Join(statuses(runs), ","))
 }
-func (c recorder) BeforeActivity(_ context.Context, env *ControlEnv, a *journal.Object) error {
+func (c recorder) BeforeActivity(_ context.Context, env *ControlEnv, a *jsonvalue.Object) error {
 	return c.note(env, "before_activity", pyStr(a.Value("name")))
 }
-func (c recorder) AfterActivity(_ context.Context, env *ControlEnv, a *journal.Object, run *journal.Run) error {
+func (c recorder) AfterActivity(_ context.Context, env *ControlEnv, a *jsonvalue.Object, run *journal.Run) error {
 	d := pyStr(a.Value("name"))
 	if run == nil {
 		d += "=nil"
@@ -311,7 +312,7 @@ func (loadRecorder) BeforeLoadingExperiment(env *ControlEnv, source string) erro
 	return nil
 }
 
-func (loadRecorder) AfterLoadingExperiment(env *ControlEnv, _ string, exp *journal.Object) error {
+func (loadRecorder) AfterLoadingExperiment(env *ControlEnv, _ string, exp *jsonvalue.Object) error {
 	event(env.Name + ":after_loading:" + pyStr(exp.Value("title")))
 	return nil
 }

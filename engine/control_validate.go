@@ -3,7 +3,7 @@ package engine
 import (
 	"fmt"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // controlSite is one place an experiment declares controls.
@@ -14,15 +14,15 @@ type controlSite struct {
 
 // controlSites lists where the experiment declares controls, in chaoslib's get_controls order:
 // top level, hypothesis, then the activities of the hypothesis, the method and the rollbacks.
-func controlSites(exp *journal.Object) []controlSite {
+func controlSites(exp *jsonvalue.Object) []controlSite {
 	sites := []controlSite{{"", exp.Value("controls")}}
-	h, _ := exp.Value("steady-state-hypothesis").(*journal.Object)
+	h, _ := exp.Value("steady-state-hypothesis").(*jsonvalue.Object)
 	if h != nil {
 		sites = append(sites, controlSite{"steady-state-hypothesis", h.Value("controls")})
 	}
 	add := func(section string, acts any) {
 		for i, a := range list(acts) {
-			if ao, ok := a.(*journal.Object); ok {
+			if ao, ok := a.(*jsonvalue.Object); ok {
 				sites = append(sites, controlSite{activityWhere(section, i, a), ao.Value("controls")})
 			}
 		}
@@ -55,14 +55,14 @@ func (v *validator) allControls() {
 				}
 				v.control(w, c, refs)
 			}
-		case *journal.Object, string:
+		case *jsonvalue.Object, string:
 			// chaoslib iterates a mapping's keys (or a string's characters) as controls: strings,
 			// which have no name.
 			if truthy(t) {
 				v.add(s.where, "controls", "A control must have a `name` property")
 			}
 		default:
-			v.add(s.where, "controls", "the controls must be a list of controls, not %s", journal.TypeName(t))
+			v.add(s.where, "controls", "the controls must be a list of controls, not %s", jsonvalue.TypeName(t))
 		}
 	}
 }
@@ -70,11 +70,11 @@ func (v *validator) allControls() {
 // controlValidator is implemented by the built-in controls, which validate with the
 // experiment validator's rules (activities, tolerances).
 type controlValidator interface {
-	validateControl(v *validator, where string, control *journal.Object)
+	validateControl(v *validator, where string, control *jsonvalue.Object)
 }
 
 func (v *validator) control(where string, raw any, refs map[string]bool) {
-	c, ok := raw.(*journal.Object)
+	c, ok := raw.(*jsonvalue.Object)
 	if !ok {
 		v.add(where, "name", "A control must have a `name` property")
 		return
@@ -98,9 +98,9 @@ func (v *validator) control(where string, raw any, refs map[string]bool) {
 		v.add(where, "scope", "Control '%s' scope property must be 'before' or 'after' only", name)
 		return
 	}
-	p, ok := prov.(*journal.Object)
+	p, ok := prov.(*jsonvalue.Object)
 	if !ok {
-		v.add(where, "provider", "Control '%s' provider must be a mapping, not %s", name, journal.TypeName(prov))
+		v.add(where, "provider", "Control '%s' provider must be a mapping, not %s", name, jsonvalue.TypeName(prov))
 		return
 	}
 	if p.Value("type") != "python" {
@@ -132,7 +132,7 @@ func (e *Experiment) ControlWarnings() []string {
 	var out []string
 	for _, s := range controlSites(e.obj) {
 		for _, c := range objects(s.raw) {
-			p, _ := c.Value("provider").(*journal.Object)
+			p, _ := c.Value("provider").(*jsonvalue.Object)
 			if p.Value("type") != "python" || !truthy(p.Value("module")) {
 				continue
 			}

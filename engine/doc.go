@@ -6,7 +6,7 @@
 //	e, err := engine.Load("experiment.json") // JSON or YAML 1.1, under the loading limits
 //	j, err := engine.Run(ctx, e, engine.Settings{Log: logf})
 //
-// Load (and Parse, LoadWith) read the experiment into ordered journal.Objects; Experiment.Validate
+// Load (and Parse, LoadWith) read the experiment into ordered jsonvalue.Objects; Experiment.Validate
 // checks it with chaoslib's messages; Run validates, loads the configuration and secrets
 // (Settings.Vars for --var and --var-file), plays the steady-state hypothesis, the method and
 // the rollbacks per strategy, applies the controls (Control, RegisterControl, Settings.Controls)

@@ -8,6 +8,7 @@ import (
 	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/internal/reuse"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // during checks the steady state repeatedly while the method runs (chaoslib's
@@ -15,7 +16,7 @@ import (
 // closed when the method ends: the check in flight then finishes and is journaled, as chaoslib
 // waits for its hypothesis thread, because it runs under the run's ctx, which only a real
 // interruption cancels. A check cut by an interruption is dropped (it is not a verdict).
-func (r *runner) during(ctx context.Context, stop <-chan struct{}, hyp *journal.Object, done chan<- struct{}) {
+func (r *runner) during(ctx context.Context, stop <-chan struct{}, hyp *jsonvalue.Object, done chan<- struct{}) {
 	defer close(done)
 	gap := r.settings.HypothesisFrequency
 	if gap <= 0 {

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 func init() {
 	provider.Register("chaostest.testing.status200", "Return {\"status\": 200} at once.",
 		func(context.Context, provider.Env, struct{}) (any, error) {
-			return journal.NewObject("status", int64(200)), nil
+			return jsonvalue.NewObject("status", int64(200)), nil
 		})
 }
 

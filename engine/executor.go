@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
-func (r *runner) startRecord(act *journal.Object) *journal.Run {
+func (r *runner) startRecord(act *jsonvalue.Object) *journal.Run {
 	rec := &journal.Run{}
 	r.mu.Lock()
 	r.j.Run = append(r.j.Run, rec)
@@ -23,7 +24,7 @@ func (r *runner) startRecord(act *journal.Object) *journal.Run {
 
 func isCrash(rec *journal.Run) bool { return rec.Status == "" }
 
-func (r *runner) execute(ctx context.Context, act *journal.Object) *journal.Run {
+func (r *runner) execute(ctx context.Context, act *jsonvalue.Object) *journal.Run {
 	rec := &journal.Run{}
 	r.executeInto(ctx, act, rec)
 	return rec
@@ -31,13 +32,13 @@ func (r *runner) execute(ctx context.Context, act *journal.Object) *journal.Run 
 
 // executeRun runs one activity (chaoslib's execute_activity) and fills rec: pauses, dry modes,
 // the provider call under the activity's timeout, the record's times and status.
-func (r *runner) executeRun(ctx context.Context, act *journal.Object, rec *journal.Run) {
+func (r *runner) executeRun(ctx context.Context, act *jsonvalue.Object, rec *journal.Run) {
 	typ, _ := act.Value("type").(string)
 	name, _ := act.Value("name").(string)
 	rec.Activity = act.Clone()
 	dry := r.settings.Dry == DryActivities || (typ == "action" && r.settings.Dry == DryActions) || (typ == "probe" && r.settings.Dry == DryProbes)
 	skipPauses := dry || r.settings.Dry == DryPause
-	pauses, _ := act.Value("pauses").(*journal.Object)
+	pauses, _ := act.Value("pauses").(*jsonvalue.Object)
 	if !skipPauses && pauses != nil {
 		if d, ok := r.pauseValue(pauses, "before"); ok && d > 0 {
 			r.log(LevelInfo, fmt.Sprintf("Pausing before activity for %ss...", seconds(d)))
@@ -85,12 +86,12 @@ func (r *runner) executeRun(ctx context.Context, act *journal.Object, rec *journ
 	}
 }
 
-func (r *runner) warnOutput(act *journal.Object, out any) {
-	o, ok := out.(*journal.Object)
+func (r *runner) warnOutput(act *jsonvalue.Object, out any) {
+	o, ok := out.(*jsonvalue.Object)
 	if !ok {
 		return
 	}
-	prov, _ := act.Value("provider").(*journal.Object)
+	prov, _ := act.Value("provider").(*jsonvalue.Object)
 	if act.Has("tolerance") {
 		return
 	}
@@ -132,7 +133,7 @@ type panicError struct {
 
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
-func (r *runner) pauseValue(p *journal.Object, key string) (time.Duration, bool) {
+func (r *runner) pauseValue(p *jsonvalue.Object, key string) (time.Duration, bool) {
 	v, ok := p.Get(key)
 	if !ok {
 		return 0, false
@@ -163,9 +164,9 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // callProvider runs an activity's provider under its timeout. Panics become failures; a provider
 // that ignores its context is abandoned when the timeout passes.
-func (r *runner) callProvider(ctx context.Context, act *journal.Object) (any, error) {
+func (r *runner) callProvider(ctx context.Context, act *jsonvalue.Object) (any, error) {
 	name, _ := act.Value("name").(string)
-	prov, _ := act.Value("provider").(*journal.Object)
+	prov, _ := act.Value("provider").(*jsonvalue.Object)
 	var cancel context.CancelFunc
 	timeout := time.Duration(0)
 	if to, ok := act.Value("timeout").(int64); ok {
@@ -215,7 +216,7 @@ func (r *runner) callProvider(ctx context.Context, act *journal.Object) (any, er
 
 // callSafely calls the provider, turning a panic into an error with its stack, and reporting a
 // runtime.Goexit (t.FailNow inside a provider) instead of losing it.
-func (r *runner) callSafely(ctx context.Context, name string, act, prov *journal.Object) (out any, err error) {
+func (r *runner) callSafely(ctx context.Context, name string, act, prov *jsonvalue.Object) (out any, err error) {
 	returned := false
 	defer func() {
 		if p := recover(); p != nil {
@@ -229,7 +230,7 @@ func (r *runner) callSafely(ctx context.Context, name string, act, prov *journal
 	return out, err
 }
 
-func (r *runner) dispatch(ctx context.Context, name string, act, prov *journal.Object) (any, error) {
+func (r *runner) dispatch(ctx context.Context, name string, act, prov *jsonvalue.Object) (any, error) {
 	if a := r.exp.attached[act]; a != nil && a.Run != nil {
 		return a.Run(ctx, r.env(name, prov))
 	}
@@ -267,17 +268,17 @@ func (r *runner) dispatch(ctx context.Context, name string, act, prov *journal.O
 
 // normalizeOutput turns a provider's return value into the JSON value conventions of journals
 // (ordered objects, int64 integers), so tolerances and journals see the same thing whether a
-// provider returned a struct, a map or a journal.Object.
+// provider returned a struct, a map or a jsonvalue.Object.
 func normalizeOutput(v any) any {
 	switch v.(type) {
-	case nil, bool, string, int64, float64, *journal.Object:
+	case nil, bool, string, int64, float64, *jsonvalue.Object:
 		return v
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	out, err := journal.DecodeJSON(b)
+	out, err := jsonvalue.Decode(b)
 	if err != nil {
 		return string(b)
 	}

@@ -14,18 +14,18 @@ import (
 
 	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/internal/pyyaml"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 // Experiment is a Chaos Toolkit experiment: what a file holds, plus the Go functions attached to
 // activities declared in Go. Its JSON form keeps every key of the source, known or not, in order.
 type Experiment struct {
-	obj *journal.Object
+	obj *jsonvalue.Object
 	// source names where the experiment came from (a path or URL), "" for experiments built in Go.
 	source string
 	// attached maps an activity or tolerance object to the Go code that runs or checks it.
-	attached map[*journal.Object]*Code
+	attached map[*jsonvalue.Object]*Code
 }
 
 // Code is the Go code bound to an activity declared in Go (package chaostest builds it): Run
@@ -36,17 +36,17 @@ type Code struct {
 	// the journal.
 	Run func(ctx context.Context, env provider.Env) (any, error)
 	// Check evaluates the output against the activity's Go tolerance ({"type": "go"}): nil
-	// means met, an error explains the miss. It receives the output as journal.Plain gives it.
+	// means met, an error explains the miss. It receives the output as jsonvalue.Plain gives it.
 	Check func(output any) error
 }
 
 // NewExperiment returns an experiment for a Chaos Toolkit experiment object, used as is.
-func NewExperiment(obj *journal.Object) *Experiment {
-	return &Experiment{obj: obj, attached: map[*journal.Object]*Code{}}
+func NewExperiment(obj *jsonvalue.Object) *Experiment {
+	return &Experiment{obj: obj, attached: map[*jsonvalue.Object]*Code{}}
 }
 
 // Object returns the experiment's JSON form (shared, not a copy).
-func (e *Experiment) Object() *journal.Object { return e.obj }
+func (e *Experiment) Object() *jsonvalue.Object { return e.obj }
 
 // Source returns the path or URL the experiment was loaded from, "" when built in Go.
 func (e *Experiment) Source() string { return e.source }
@@ -61,13 +61,13 @@ func (e *Experiment) Title() string {
 // a control's arguments): Code.Run runs instead of the provider, and Code.Check evaluates the
 // tolerance object of act. The engine finds the code from the object itself, so act must not be
 // replaced after Attach (a copy made with Clone has no code).
-func (e *Experiment) Attach(act *journal.Object, c Code) {
+func (e *Experiment) Attach(act *jsonvalue.Object, c Code) {
 	if c.Run == nil && c.Check == nil {
 		return
 	}
 	code := &c
 	e.attached[act] = code
-	if tol, ok := act.Value("tolerance").(*journal.Object); ok && c.Check != nil {
+	if tol, ok := act.Value("tolerance").(*jsonvalue.Object); ok && c.Check != nil {
 		e.attached[tol] = code
 	}
 }
@@ -138,29 +138,29 @@ func Parse(data []byte, format string) (*Experiment, error) {
 	var err error
 	switch format {
 	case "json":
-		v, err = journal.DecodeJSONLimited(data, MaxValues)
+		v, err = jsonvalue.DecodeLimited(data, MaxValues)
 	case "yaml":
 		v, err = pyyaml.DecodeLimited(data, MaxValues)
 	case "":
-		if v, err = journal.DecodeJSONLimited(data, MaxValues); err != nil {
+		if v, err = jsonvalue.DecodeLimited(data, MaxValues); err != nil {
 			v, err = pyyaml.DecodeLimited(data, MaxValues)
 		}
 	default:
 		return nil, fmt.Errorf("unknown experiment format %q: want json or yaml", format)
 	}
 	if err != nil {
-		var se *journal.SyntaxError
+		var se *jsonvalue.SyntaxError
 		if format == "json" && errors.As(err, &se) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("cannot parse the experiment as %s: %w", orJSONYAML(format), err)
 	}
 	if v == nil {
-		v = &journal.Object{}
+		v = &jsonvalue.Object{}
 	}
-	obj, ok := v.(*journal.Object)
+	obj, ok := v.(*jsonvalue.Object)
 	if !ok {
-		return nil, fmt.Errorf("an experiment must be an object, not %s", journal.TypeName(v))
+		return nil, fmt.Errorf("an experiment must be an object, not %s", jsonvalue.TypeName(v))
 	}
 	if err := checkActivities(obj); err != nil {
 		return nil, err
@@ -243,9 +243,9 @@ func (e *Experiment) SetPause(activity, when string, d time.Duration) error {
 	}
 	for _, a := range objects(e.obj.Value("method")) {
 		if a.Value("name") == activity {
-			pauses, _ := a.Value("pauses").(*journal.Object)
+			pauses, _ := a.Value("pauses").(*jsonvalue.Object)
 			if pauses == nil {
-				pauses = &journal.Object{}
+				pauses = &jsonvalue.Object{}
 				a.Set("pauses", pauses)
 			}
 			pauses.Set(when, gojson.Duration(d))

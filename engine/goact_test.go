@@ -9,24 +9,25 @@ import (
 
 	"github.com/chaostest/chaostest/internal/gojson"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 // goAct is a minimal activity declared in Go for the engine's own tests (package chaostest has
 // the real builders, and cannot be imported here).
 type goAct struct {
-	obj   *journal.Object
+	obj   *jsonvalue.Object
 	run   func(ctx context.Context, env provider.Env) (any, error)
 	check func(output any) error
 }
 
 func Go(desc string, fn func(ctx context.Context, env provider.Env) (any, error)) *goAct {
-	return &goAct{obj: journal.NewObject("type", "probe", "name", "", "provider", journal.NewObject("type", "go", "func", desc)), run: fn}
+	return &goAct{obj: jsonvalue.NewObject("type", "probe", "name", "", "provider", jsonvalue.NewObject("type", "go", "func", desc)), run: fn}
 }
 
 func (a *goAct) Named(name string) *goAct { a.obj.Set("name", name); return a }
 
-func (a *goAct) Object() *journal.Object { return a.obj }
+func (a *goAct) Object() *jsonvalue.Object { return a.obj }
 
 func (a *goAct) Every(d time.Duration) *goAct {
 	a.obj.Set("frequency", gojson.Duration(d))
@@ -35,7 +36,7 @@ func (a *goAct) Every(d time.Duration) *goAct {
 
 func (a *goAct) Want(tol any) *goAct {
 	if fn, ok := tol.(func(any) error); ok {
-		a.obj.Set("tolerance", journal.NewObject("type", "go", "func", runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()))
+		a.obj.Set("tolerance", jsonvalue.NewObject("type", "go", "func", runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()))
 		a.check = fn
 		return a
 	}

@@ -11,11 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/chaostest/chaostest/internal/pyyaml"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Limits on what chaostest reads, so a hostile or broken file gets a clear error instead of
-// exhausting memory. See also journal.MaxDepth (nesting, shared by the loaders and the journal
+// exhausting memory. See also jsonvalue.MaxDepth (nesting, shared by the loaders and the journal
 // writer) and pyyaml.MaxAliasValues (YAML alias expansion).
 const (
 	// DefaultMaxFileSize is the largest experiment or var file read, in bytes, unless
@@ -31,8 +31,8 @@ const (
 	// millions of tiny values cost seconds and hundreds of megabytes to read. A YAML document is
 	// checked before parsing by counting the characters that separate YAML values.
 	MaxValues = 200_000
-	// MaxDepth is journal.MaxDepth: how deeply arrays and objects may nest.
-	MaxDepth = journal.MaxDepth
+	// MaxDepth is jsonvalue.MaxDepth: how deeply arrays and objects may nest.
+	MaxDepth = jsonvalue.MaxDepth
 	// MaxAliasValues is pyyaml.MaxAliasValues: how many values YAML aliases may add.
 	MaxAliasValues = pyyaml.MaxAliasValues
 )
@@ -187,9 +187,9 @@ func readLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 }
 
 // checkActivities refuses an experiment that declares more than MaxActivities activities.
-func checkActivities(obj *journal.Object) error {
+func checkActivities(obj *jsonvalue.Object) error {
 	n := len(list(obj.Value("method"))) + len(list(obj.Value("rollbacks")))
-	if h, ok := obj.Value("steady-state-hypothesis").(*journal.Object); ok {
+	if h, ok := obj.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		n += len(list(h.Value("probes")))
 	}
 	if n > MaxActivities {

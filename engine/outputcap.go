@@ -3,23 +3,23 @@ package engine
 import (
 	"fmt"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 // warnTruncated logs a WARNING for each output stream a provider cut at provider.MaxOutputSize.
-func (r *runner) warnTruncated(act *journal.Object, out any) {
-	o, ok := out.(*journal.Object)
+func (r *runner) warnTruncated(act *jsonvalue.Object, out any) {
+	o, ok := out.(*jsonvalue.Object)
 	if !ok {
 		return
 	}
-	t, ok := o.Value(provider.OutputTruncatedKey).(*journal.Object)
+	t, ok := o.Value(provider.OutputTruncatedKey).(*jsonvalue.Object)
 	if !ok {
 		return
 	}
 	name, _ := act.Value("name").(string)
 	for _, stream := range t.Keys() {
-		info, _ := t.Value(stream).(*journal.Object)
+		info, _ := t.Value(stream).(*jsonvalue.Object)
 		kept, _ := info.Value("kept").(int64)
 		size := "more than " + FormatSize(provider.MaxOutputSize)
 		if n, ok := info.Value("size").(int64); ok {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/internal/pybridge"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -77,7 +77,7 @@ func (p *pythonError) ExceptionLines() []string {
 // callPython runs a python provider that has no Go provider through the run's bridge. handled
 // is false when python3 is absent or cannot import the module: the caller then reports what it
 // reports without Python.
-func (r *runner) callPython(ctx context.Context, name, mod, fn string, prov *journal.Object) (out any, err error, handled bool) {
+func (r *runner) callPython(ctx context.Context, name, mod, fn string, prov *jsonvalue.Object) (out any, err error, handled bool) {
 	b := r.py.get()
 	if b == nil {
 		return nil, nil, false
@@ -126,7 +126,7 @@ func (r *runner) callPython(ctx context.Context, name, mod, fn string, prov *jou
 // checkPython validates a python provider that has no Go provider the way chaoslib does, through
 // the validation's bridge. It returns false when python3 is absent or cannot import the module:
 // the caller then reports what it reports without Python.
-func (v *validator) checkPython(where, name, typ, mod, fn string, prov *journal.Object) bool {
+func (v *validator) checkPython(where, name, typ, mod, fn string, prov *jsonvalue.Object) bool {
 	b := v.py.get()
 	if b == nil {
 		return false
@@ -137,7 +137,7 @@ func (v *validator) checkPython(where, name, typ, mod, fn string, prov *journal.
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	if o, ok := prov.Value("arguments").(*journal.Object); ok {
+	if o, ok := prov.Value("arguments").(*jsonvalue.Object); ok {
 		names = append(names[:0], o.Keys()...) // declaration order, as Python binds them
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pyCheckTimeout)
@@ -187,21 +187,21 @@ func (r *runner) warmPython(ctx context.Context) {
 
 // pythonModules lists, once each, the modules of python providers with no Go provider in the
 // hypothesis (tolerance probes included), method, rollbacks and dynamic configuration.
-func pythonModules(exp *journal.Object) []string {
-	var acts []*journal.Object
-	if h, ok := exp.Value("steady-state-hypothesis").(*journal.Object); ok {
+func pythonModules(exp *jsonvalue.Object) []string {
+	var acts []*jsonvalue.Object
+	if h, ok := exp.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		for _, p := range objects(h.Value("probes")) {
 			acts = append(acts, p)
-			if tol, ok := p.Value("tolerance").(*journal.Object); ok {
+			if tol, ok := p.Value("tolerance").(*jsonvalue.Object); ok {
 				acts = append(acts, tol)
 			}
 		}
 	}
 	acts = append(acts, objects(exp.Value("method"))...)
 	acts = append(acts, objects(exp.Value("rollbacks"))...)
-	if cfg, ok := exp.Value("configuration").(*journal.Object); ok {
+	if cfg, ok := exp.Value("configuration").(*jsonvalue.Object); ok {
 		for _, k := range cfg.Keys() {
-			if o, ok := cfg.Value(k).(*journal.Object); ok && o.Value("type") == "probe" {
+			if o, ok := cfg.Value(k).(*jsonvalue.Object); ok && o.Value("type") == "probe" {
 				acts = append(acts, o)
 			}
 		}
@@ -209,7 +209,7 @@ func pythonModules(exp *journal.Object) []string {
 	seen := map[string]bool{}
 	var mods []string
 	for _, a := range acts {
-		prov, _ := a.Value("provider").(*journal.Object)
+		prov, _ := a.Value("provider").(*jsonvalue.Object)
 		if prov.Value("type") != "python" {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/pybridge"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Python controls: a control module that no Go control implements runs through the run's
@@ -131,8 +132,8 @@ func controlError(err error) error {
 }
 
 // carryBack copies into dst what the hook left in the object it received, when it changed it.
-func carryBack(dst *journal.Object, passed map[string]any, key string) {
-	src, ok := passed[key].(*journal.Object)
+func carryBack(dst *jsonvalue.Object, passed map[string]any, key string) {
+	src, ok := passed[key].(*jsonvalue.Object)
 	if !ok || dst == nil || sameJSON(dst, src) {
 		return
 	}
@@ -191,7 +192,7 @@ func (p *pyControl) BeforeLoadingExperiment(env *ControlEnv, source string) erro
 }
 
 // AfterLoadingExperiment calls after_loading_experiment_control with the experiment as state.
-func (p *pyControl) AfterLoadingExperiment(env *ControlEnv, source string, experiment *journal.Object) error {
+func (p *pyControl) AfterLoadingExperiment(env *ControlEnv, source string, experiment *jsonvalue.Object) error {
 	passed, err := p.hook(context.Background(), env, "after_loading_experiment_control", true, source, experiment, false)
 	carryBack(experiment, passed, "state")
 	p.closeOwn()
@@ -233,14 +234,14 @@ func (p *pyControl) AfterExperiment(ctx context.Context, env *ControlEnv, j *jou
 }
 
 // BeforeHypothesis calls before_hypothesis_control with the hypothesis as context.
-func (p *pyControl) BeforeHypothesis(ctx context.Context, env *ControlEnv, hyp *journal.Object) error {
+func (p *pyControl) BeforeHypothesis(ctx context.Context, env *ControlEnv, hyp *jsonvalue.Object) error {
 	passed, err := p.hook(ctx, env, "before_hypothesis_control", true, hyp, nil, false)
 	carryBack(hyp, passed, "context")
 	return err
 }
 
 // AfterHypothesis calls after_hypothesis_control with the state of the hypothesis.
-func (p *pyControl) AfterHypothesis(ctx context.Context, env *ControlEnv, hyp *journal.Object, state *journal.State) error {
+func (p *pyControl) AfterHypothesis(ctx context.Context, env *ControlEnv, hyp *jsonvalue.Object, state *journal.State) error {
 	var st any
 	if state != nil {
 		st = normalizeOutput(state)
@@ -275,14 +276,14 @@ func (p *pyControl) AfterRollback(ctx context.Context, env *ControlEnv, runs []*
 
 // BeforeActivity calls before_activity_control with the activity as context: what it changes
 // is what runs.
-func (p *pyControl) BeforeActivity(ctx context.Context, env *ControlEnv, act *journal.Object) error {
+func (p *pyControl) BeforeActivity(ctx context.Context, env *ControlEnv, act *jsonvalue.Object) error {
 	passed, err := p.hook(ctx, env, "before_activity_control", true, act, nil, false)
 	carryBack(act, passed, "context")
 	return err
 }
 
 // AfterActivity calls after_activity_control with the activity's record as state.
-func (p *pyControl) AfterActivity(ctx context.Context, env *ControlEnv, act *journal.Object, run *journal.Run) error {
+func (p *pyControl) AfterActivity(ctx context.Context, env *ControlEnv, act *jsonvalue.Object, run *journal.Run) error {
 	var st any
 	if run != nil {
 		st = normalizeOutput(run)
@@ -300,7 +301,7 @@ func runsValue(runs []*journal.Run) any {
 
 // validateControl calls the module's validate_control(control), as chaoslib does at validation,
 // through the validation's bridge; what it raises is a validation problem.
-func (p *pyControl) validateControl(v *validator, where string, control *journal.Object) {
+func (p *pyControl) validateControl(v *validator, where string, control *jsonvalue.Object) {
 	b := v.py.get()
 	if b == nil {
 		return

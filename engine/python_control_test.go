@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func controlEvents(t *testing.T, path string) [][]any {
@@ -52,7 +53,7 @@ func TestPythonControlHooks(t *testing.T) {
 	}, controlEvents(t, logPath))
 	ext, _ := j.Experiment.Value("extensions").([]any)
 	require.Len(t, ext, 1, "after_experiment_control's change to the journal is saved")
-	assert.Equal(t, journal.NewObject("name", "mycontrol", "activities", int64(2)), ext[0])
+	assert.Equal(t, jsonvalue.NewObject("name", "mycontrol", "activities", int64(2)), ext[0])
 	for _, l := range lines {
 		assert.NotContains(t, l, "Could not find Python module", "the module is found through the bridge")
 	}

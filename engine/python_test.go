@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/pybridge"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // usePython fails (never skips) without python3, and puts testdata/python on PYTHONPATH.
@@ -69,17 +70,17 @@ func TestPythonProvidersRunThroughTheBridge(t *testing.T) {
 	before := j.SteadyStates.Before
 	require.True(t, before.SteadyStateMet)
 	health := before.Probes[0]
-	assert.Equal(t, journal.NewObject("service", "web", "replicas", int64(3), "healthy", true, "ratio", 1.0), health.Output)
+	assert.Equal(t, jsonvalue.NewObject("service", "web", "replicas", int64(3), "healthy", true, "ratio", 1.0), health.Output)
 	// The python tolerance probe received the output as its `value`, as chaoslib injects it.
-	tol := health.Activity.Value("tolerance").(*journal.Object)
-	assert.Equal(t, health.Output, tol.Value("provider").(*journal.Object).Value("arguments").(*journal.Object).Value("value"))
+	tol := health.Activity.Value("tolerance").(*jsonvalue.Object)
+	assert.Equal(t, health.Output, tol.Value("provider").(*jsonvalue.Object).Value("arguments").(*jsonvalue.Object).Value("value"))
 	assert.Equal(t, "[1, 2]", before.Probes[1].Output, "the standard library's json.dumps")
 
 	withCfg := j.Run[0]
 	require.Equal(t, journal.RunSucceeded, withCfg.Status, "%v", withCfg.Exception)
-	assert.Equal(t, journal.NewObject(
+	assert.Equal(t, jsonvalue.NewObject(
 		"name", "n",
-		"configuration", journal.NewObject("service", "web"),
+		"configuration", jsonvalue.NewObject("service", "web"),
 		"secret_names", []any{"token"}, // only the scope the provider lists, flattened
 		"token_is_right", true), withCfg.Output)
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/subst"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -21,13 +22,13 @@ type runner struct {
 	settings Settings
 	log      Logger
 
-	config  *journal.Object
-	secrets *journal.Object
+	config  *jsonvalue.Object
+	secrets *jsonvalue.Object
 	// cfgMap and scopes are config/secrets in the forms providers receive.
 	cfgMap map[string]any
 	scopes map[string]map[string]any
 
-	cache map[string]*journal.Object
+	cache map[string]*jsonvalue.Object
 
 	// masker hides secret values in log lines and the journal (secretmask.go).
 	masker *secretMasker
@@ -118,14 +119,14 @@ func (r *runner) configure(ctx context.Context) error {
 	r.masker = newMasker(sec)
 	r.scopes = map[string]map[string]any{}
 	for _, scope := range sec.Keys() {
-		so, _ := sec.Value(scope).(*journal.Object)
+		so, _ := sec.Value(scope).(*jsonvalue.Object)
 		r.scopes[scope] = plainObject(so)
 	}
 	r.cfgMap = map[string]any{}
 	// Dynamic configuration: probe values run now, in declaration order, and may use earlier keys.
 	for _, key := range cfg.Keys() {
 		v := cfg.Value(key)
-		if o, ok := v.(*journal.Object); ok && o.Value("type") == "probe" {
+		if o, ok := v.(*jsonvalue.Object); ok && o.Value("type") == "probe" {
 			val, err := r.dynamicValue(ctx, key, o)
 			if err != nil {
 				r.log(LevelWarning, fmt.Sprintf("Failed to load the dynamic configuration key '%s': %v", key, err))
@@ -137,13 +138,13 @@ func (r *runner) configure(ctx context.Context) error {
 		}
 		r.cfgMap[key] = v
 	}
-	r.cache = map[string]*journal.Object{}
+	r.cache = map[string]*jsonvalue.Object{}
 	for _, a := range objects(r.exp.obj.Value("method")) {
 		if n, ok := a.Value("name").(string); ok {
 			r.cache[n] = a
 		}
 	}
-	if h, ok := r.exp.obj.Value("steady-state-hypothesis").(*journal.Object); ok {
+	if h, ok := r.exp.obj.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		for _, a := range objects(h.Value("probes")) {
 			if n, ok := a.Value("name").(string); ok {
 				r.cache[n] = a
@@ -153,7 +154,7 @@ func (r *runner) configure(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) dynamicValue(ctx context.Context, key string, o *journal.Object) (any, error) {
+func (r *runner) dynamicValue(ctx context.Context, key string, o *jsonvalue.Object) (any, error) {
 	act := o
 	if !o.Has("name") {
 		act = o.Clone()
@@ -163,23 +164,23 @@ func (r *runner) dynamicValue(ctx context.Context, key string, o *journal.Object
 	if err != nil {
 		return nil, err
 	}
-	prov, _ := o.Value("provider").(*journal.Object)
+	prov, _ := o.Value("provider").(*jsonvalue.Object)
 	switch prov.Value("type") {
 	case "process":
-		po, _ := out.(*journal.Object)
+		po, _ := out.(*jsonvalue.Object)
 		if st, _ := po.Value("status").(int64); st != 0 {
 			return nil, fmt.Errorf("the process exited with status %d", st)
 		}
 		s, _ := po.Value("stdout").(string)
 		return strings.TrimSpace(s), nil
 	case "http":
-		po, _ := out.(*journal.Object)
+		po, _ := out.(*jsonvalue.Object)
 		return po.Value("body"), nil
 	}
 	return out, nil
 }
 
-func plainObject(o *journal.Object) map[string]any {
+func plainObject(o *jsonvalue.Object) map[string]any {
 	m := make(map[string]any, o.Len())
 	for _, k := range o.Keys() {
 		m[k] = o.Value(k)
@@ -192,7 +193,7 @@ func (r *runner) substitute(v any) any {
 	return subst.Value(v, r.cfgMap, r.secrets)
 }
 
-func (r *runner) env(activity string, prov *journal.Object) provider.Env {
+func (r *runner) env(activity string, prov *jsonvalue.Object) provider.Env {
 	env := provider.Env{Activity: activity, Configuration: r.cfgMap, AllSecrets: r.scopes, ScopeOrder: r.secrets.Keys()}
 	if names := list(prov.Value("secrets")); len(names) > 0 {
 		env.Secrets = map[string]any{}
@@ -241,7 +242,7 @@ func (r *runner) run(ctx context.Context, hypStrategy, rbStrategy string) {
 	defer r.endControls()
 	r.log(LevelInfo, "Steady-state strategy: "+strategyLogName(hypStrategy))
 	r.log(LevelInfo, "Rollbacks strategy: "+rbStrategy)
-	hyp, _ := r.exp.obj.Value("steady-state-hypothesis").(*journal.Object)
+	hyp, _ := r.exp.obj.Value("steady-state-hypothesis").(*jsonvalue.Object)
 	hasProbes := hyp != nil && len(list(hyp.Value("probes"))) > 0
 	if hypStrategy == "skip" {
 		r.log(LevelInfo, "Skipping Steady-State Hypothesis as requested")
@@ -355,23 +356,23 @@ func (r *runner) abort(err error) {
 // warnDeprecated logs chaoslib's deprecation warnings: process arguments given as a mapping, and
 // vault secrets with a key but no path.
 func (r *runner) warnDeprecated() {
-	var acts []*journal.Object
+	var acts []*jsonvalue.Object
 	acts = append(acts, objects(r.exp.obj.Value("method"))...)
 	acts = append(acts, objects(r.exp.obj.Value("rollbacks"))...)
-	if h, ok := r.exp.obj.Value("steady-state-hypothesis").(*journal.Object); ok {
+	if h, ok := r.exp.obj.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		acts = append(acts, objects(h.Value("probes"))...)
 	}
 	for _, a := range acts {
-		prov, _ := a.Value("provider").(*journal.Object)
-		if _, isMap := prov.Value("arguments").(*journal.Object); isMap && prov.Value("type") == "process" {
+		prov, _ := a.Value("provider").(*jsonvalue.Object)
+		if _, isMap := prov.Value("arguments").(*jsonvalue.Object); isMap && prov.Value("type") == "process" {
 			r.log(LevelWarning, fmt.Sprintf("Process arguments should now be a list to keep the ordering of the arguments. Dictionary arguments are deprecated for process activities. (activity '%v')", a.Value("name")))
 		}
 	}
-	secrets, _ := r.exp.obj.Value("secrets").(*journal.Object)
+	secrets, _ := r.exp.obj.Value("secrets").(*jsonvalue.Object)
 	for _, scope := range secrets.Keys() {
-		so, _ := secrets.Value(scope).(*journal.Object)
+		so, _ := secrets.Value(scope).(*jsonvalue.Object)
 		for _, k := range so.Keys() {
-			if v, ok := so.Value(k).(*journal.Object); ok && v.Value("type") == "vault" && v.Has("key") && !v.Has("path") {
+			if v, ok := so.Value(k).(*jsonvalue.Object); ok && v.Value("type") == "vault" && v.Has("key") && !v.Has("path") {
 				r.log(LevelWarning, fmt.Sprintf("Vault secret '%s' in scope '%s' uses 'key' without 'path': 'key' now names the key inside the secret at 'path'", k, scope))
 			}
 		}
@@ -380,12 +381,12 @@ func (r *runner) warnDeprecated() {
 
 // journalExperiment copies the experiment for the journal: title substituted, "dry" set, inline
 // secret values masked.
-func (r *runner) journalExperiment() *journal.Object {
+func (r *runner) journalExperiment() *jsonvalue.Object {
 	c := r.exp.obj.Clone()
 	if t, ok := c.Get("title"); ok {
 		c.Set("title", r.substitute(t))
 	}
-	if s, ok := c.Value("secrets").(*journal.Object); ok {
+	if s, ok := c.Value("secrets").(*jsonvalue.Object); ok {
 		c.Set("secrets", maskSecrets(s))
 	}
 	if r.settings.Dry == "" {
@@ -396,11 +397,11 @@ func (r *runner) journalExperiment() *journal.Object {
 	return c
 }
 
-func maskSecrets(o *journal.Object) *journal.Object {
-	out := &journal.Object{}
+func maskSecrets(o *jsonvalue.Object) *jsonvalue.Object {
+	out := &jsonvalue.Object{}
 	for _, k := range o.Keys() {
 		switch v := o.Value(k).(type) {
-		case *journal.Object:
+		case *jsonvalue.Object:
 			if t, ok := v.Value("type").(string); ok && (t == "env" || t == "vault") {
 				out.Set(k, v)
 			} else {
@@ -440,7 +441,7 @@ func lastProbeName(st *journal.State) string {
 
 // hypothesisRun runs the steady-state probes once (chaoslib's run_steady_state_hypothesis). The error
 // is an evaluation crash (Chaos Toolkit would stop without a journal; chaostest aborts the run).
-func (r *runner) hypothesisRun(ctx context.Context, hyp *journal.Object) (*journal.State, error) {
+func (r *runner) hypothesisRun(ctx context.Context, hyp *jsonvalue.Object) (*journal.State, error) {
 	title, _ := hyp.Value("title").(string)
 	r.log(LevelInfo, "Steady state hypothesis: "+title)
 	st := &journal.State{Probes: []*journal.Run{}}
@@ -483,7 +484,7 @@ func (r *runner) hypothesisRun(ctx context.Context, hyp *journal.Object) (*journ
 			rec.ToleranceMet = &falseV
 			return st, fmt.Errorf("probe '%s': cannot evaluate its tolerance: %w", probeName(probe), err)
 		}
-		if tp, ok := tol.(*journal.Object); ok && tp.Value("type") == "probe" {
+		if tp, ok := tol.(*jsonvalue.Object); ok && tp.Value("type") == "probe" {
 			rec.Activity.Set("tolerance", tp.Clone())
 		}
 		if !v.met {
@@ -497,7 +498,7 @@ func (r *runner) hypothesisRun(ctx context.Context, hyp *journal.Object) (*journ
 	return st, nil
 }
 
-func probeName(a *journal.Object) string {
+func probeName(a *jsonvalue.Object) string {
 	n, _ := a.Value("name").(string)
 	return n
 }
@@ -517,7 +518,7 @@ func (r *runner) reason(rec *journal.Run) string {
 }
 
 // methodRun plays the method; it reports whether the method state exists (false when aborted).
-func (r *runner) methodRun(ctx context.Context, hyp *journal.Object, hasProbes bool, hypStrategy string) bool {
+func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy string) bool {
 	stopDuring := make(chan struct{})
 	var duringDone chan struct{}
 	if hasProbes && (hypStrategy == StrategyDuringMethodOnly || hypStrategy == StrategyContinuously) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -264,7 +265,7 @@ func TestAfterHypothesisProbeRaisingFailsAndSkipsRollbacks(t *testing.T) {
 	}).Named("reach").Want(true)
 	p.obj.Set("type", "probe")
 	e.attach(p)
-	e.obj.Value("steady-state-hypothesis").(*journal.Object).Set("probes", []any{p.obj})
+	e.obj.Value("steady-state-hypothesis").(*jsonvalue.Object).Set("probes", []any{p.obj})
 	resetState()
 	p.check = nil
 	p.obj.Set("tolerance", nil)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // SecretMask replaces secret values in journals and log lines: the journal's copy of the
@@ -27,7 +28,7 @@ type secretMasker struct {
 
 // newMasker collects the string values of the resolved secrets (scope → key → value, nested
 // objects walked). It returns nil when there are none.
-func newMasker(secrets *journal.Object) *secretMasker {
+func newMasker(secrets *jsonvalue.Object) *secretMasker {
 	var values []string
 	var walk func(v any)
 	walk = func(v any) {
@@ -36,7 +37,7 @@ func newMasker(secrets *journal.Object) *secretMasker {
 			if x != "" {
 				values = append(values, x)
 			}
-		case *journal.Object:
+		case *jsonvalue.Object:
 			for _, k := range x.Keys() {
 				walk(x.Value(k))
 			}
@@ -92,7 +93,7 @@ func (m *secretMasker) Value(v any) any {
 	switch x := v.(type) {
 	case string:
 		return m.String(x)
-	case *journal.Object:
+	case *jsonvalue.Object:
 		return m.object(x)
 	case []any:
 		var c []any
@@ -119,7 +120,7 @@ func (m *secretMasker) Value(v any) any {
 	return v
 }
 
-func (m *secretMasker) object(o *journal.Object) *journal.Object {
+func (m *secretMasker) object(o *jsonvalue.Object) *jsonvalue.Object {
 	if o == nil {
 		return nil
 	}
@@ -137,7 +138,7 @@ func (m *secretMasker) object(o *journal.Object) *journal.Object {
 	if !changed {
 		return o
 	}
-	c := &journal.Object{}
+	c := &jsonvalue.Object{}
 	for i := range keys {
 		c.Set(mkeys[i], vals[i])
 	}
@@ -150,8 +151,8 @@ func same(a, b any) bool {
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
-	case *journal.Object:
-		y, ok := b.(*journal.Object)
+	case *jsonvalue.Object:
+		y, ok := b.(*jsonvalue.Object)
 		return ok && x == y
 	case []any:
 		y, ok := b.([]any)

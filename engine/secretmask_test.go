@@ -18,6 +18,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	_ "github.com/chaostest/chaostest/providers/http"
 	_ "github.com/chaostest/chaostest/providers/process"
 )
@@ -70,24 +71,24 @@ func TestSecretValuesMaskedInLogsAndJournal(t *testing.T) {
 	assert.Equal(t, "Deploy with ********", j.Experiment.Value("title"))
 	assert.Contains(t, log, "INFO Running experiment: Deploy with ********")
 
-	echo := j.Run[0].Output.(*journal.Object)
+	echo := j.Run[0].Output.(*jsonvalue.Object)
 	assert.Equal(t, "you sent t=********", echo.Value("body"))
-	assert.Equal(t, "Bearer ********", echo.Value("headers").(*journal.Object).Value("X-Echo"))
+	assert.Equal(t, "Bearer ********", echo.Value("headers").(*jsonvalue.Object).Value("X-Echo"))
 
 	refused := j.Run[1]
 	assert.Equal(t, journal.RunFailed, refused.Status)
 	assert.Contains(t, refused.ExceptionMessage(), "http://127.0.0.1:1/********")
 	assert.Contains(t, log, "http://127.0.0.1:1/********")
 
-	printed := j.Run[2].Output.(*journal.Object)
+	printed := j.Run[2].Output.(*jsonvalue.Object)
 	assert.Equal(t, "pw=******** key=********\n", printed.Value("stdout"))
 	assert.Equal(t, engine.SecretMask, printed.Value("stderr"), "a short secret is masked where it is the whole string")
-	about := j.Run[3].Output.(*journal.Object)
+	about := j.Run[3].Output.(*jsonvalue.Object)
 	assert.Equal(t, "about abc\n", about.Value("stdout"), "a short secret is not masked inside other text")
 
 	// The experiment's secrets block: inline values masked with the same mask, env references kept.
-	sec := j.Experiment.Value("secrets").(*journal.Object).Value("api").(*journal.Object)
+	sec := j.Experiment.Value("secrets").(*jsonvalue.Object).Value("api").(*jsonvalue.Object)
 	assert.Equal(t, engine.SecretMask, sec.Value("token"))
-	assert.Equal(t, "CHAOSTEST_TEST_DB_PASSWORD", sec.Value("pw").(*journal.Object).Value("key"))
+	assert.Equal(t, "CHAOSTEST_TEST_DB_PASSWORD", sec.Value("pw").(*jsonvalue.Object).Value("key"))
 	assert.Equal(t, journal.Masked, engine.SecretMask)
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Hypothesis strategies (when the steady state is checked), as `chaos run --hypothesis-strategy`.
@@ -97,13 +97,13 @@ func FormatLine(t time.Time, level Level, msg string) string {
 // else, if the experiment has a runtime block, both come from it ("default" for one it omits);
 // else "default".
 func (e *Experiment) Strategies(hypothesis, rollback string) (string, string, error) {
-	rt, hasRuntime := e.obj.Value("runtime").(*journal.Object)
+	rt, hasRuntime := e.obj.Value("runtime").(*jsonvalue.Object)
 	pick := func(flag, section string) string {
 		if flag != "" {
 			return flag
 		}
 		if hasRuntime {
-			if s, ok := rt.Value(section).(*journal.Object); ok {
+			if s, ok := rt.Value(section).(*jsonvalue.Object); ok {
 				if v, ok := s.Value("strategy").(string); ok && v != "" {
 					return v
 				}

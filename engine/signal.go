@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // SignalInterrupt is the cause to cancel a run's context (context.WithCancelCause) with when the
@@ -166,7 +167,7 @@ func (r *runner) rollbacks(ctx context.Context, strategy string) {
 	var crashes []string
 	// A crash (an error chaoslib does not catch as ActivityFailed) stops chaoslib without a
 	// journal; chaostest records the rollback as failed, plays the others and aborts the run.
-	play1 := func(act *journal.Object, rec *journal.Run) {
+	play1 := func(act *jsonvalue.Object, rec *journal.Run) {
 		r.executeInto(rctx, act, rec)
 		if isCrash(rec) && !r.cutByControl(rctx) {
 			why := r.reason(rec)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/jsonpath2"
 	"github.com/chaostest/chaostest/internal/pyre"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -48,7 +48,7 @@ func (r *runner) checkTolerance(ctx context.Context, tol any, value any) (verdic
 		}
 		return miss("expected %s, got %s", pyRepr(t), describe(value)), nil
 	case int64:
-		if o, ok := value.(*journal.Object); ok && o.Has("status") {
+		if o, ok := value.(*jsonvalue.Object); ok && o.Has("status") {
 			if pyEqual(o.Value("status"), t) {
 				return met(), nil
 			}
@@ -70,7 +70,7 @@ func (r *runner) checkTolerance(ctx context.Context, tol any, value any) (verdic
 		return miss("expected the string %s, got %s", pyRepr(t), describe(value)), nil
 	case []any:
 		return checkList(t, value)
-	case *journal.Object:
+	case *jsonvalue.Object:
 		return r.checkObject(ctx, t, value)
 	case nil:
 		if value == nil {
@@ -82,7 +82,7 @@ func (r *runner) checkTolerance(ctx context.Context, tol any, value any) (verdic
 }
 
 func checkList(t []any, value any) (verdict, error) {
-	if o, ok := value.(*journal.Object); ok && o.Has("status") {
+	if o, ok := value.(*jsonvalue.Object); ok && o.Has("status") {
 		st := o.Value("status")
 		for _, e := range t {
 			if pyEqual(st, e) {
@@ -113,7 +113,7 @@ func checkList(t []any, value any) (verdict, error) {
 	return miss("expected one of %s, got %s", pyRepr(t), describe(value)), nil
 }
 
-func (r *runner) checkObject(ctx context.Context, t *journal.Object, value any) (verdict, error) {
+func (r *runner) checkObject(ctx context.Context, t *jsonvalue.Object, value any) (verdict, error) {
 	switch t.Value("type") {
 	case "go":
 		a := r.exp.attached[t]
@@ -125,8 +125,8 @@ func (r *runner) checkObject(ctx context.Context, t *journal.Object, value any) 
 		}
 		return met(), nil
 	case "probe":
-		prov, _ := t.Value("provider").(*journal.Object)
-		args, ok := prov.Value("arguments").(*journal.Object)
+		prov, _ := t.Value("provider").(*jsonvalue.Object)
+		args, ok := prov.Value("arguments").(*jsonvalue.Object)
 		if !ok {
 			return verdict{}, tolErr("KeyError: 'arguments': a probe tolerance needs an \"arguments\" object to receive the value")
 		}
@@ -176,17 +176,17 @@ func callCheck(fn func(any) error, value any) (err error) {
 			err = fmt.Errorf("the tolerance panicked: %v", p)
 		}
 	}()
-	return fn(journal.Plain(value))
+	return fn(jsonvalue.Plain(value))
 }
 
-func targetOf(t *journal.Object, value any) (any, error) {
+func targetOf(t *jsonvalue.Object, value any) (any, error) {
 	target, ok := t.Get("target")
 	if !ok || target == nil {
 		return value, nil
 	}
 	key, _ := target.(string)
 	switch o := value.(type) {
-	case *journal.Object:
+	case *jsonvalue.Object:
 		if v, ok := o.Get(key); ok {
 			return v, nil
 		}
@@ -196,14 +196,14 @@ func targetOf(t *journal.Object, value any) (any, error) {
 	}
 }
 
-func (r *runner) checkJSONPath(t *journal.Object, value any) (verdict, error) {
+func (r *runner) checkJSONPath(t *jsonvalue.Object, value any) (verdict, error) {
 	path, _ := r.substitute(t.Value("path")).(string)
 	v, err := targetOf(t, value)
 	if err != nil {
 		return verdict{}, err
 	}
 	if s, ok := v.(string); ok {
-		if decoded, err := journal.DecodeJSON([]byte(s)); err == nil {
+		if decoded, err := jsonvalue.Decode([]byte(s)); err == nil {
 			v = decoded
 		}
 	}
@@ -238,7 +238,7 @@ func (r *runner) checkJSONPath(t *journal.Object, value any) (verdict, error) {
 	return miss("expected at least one match of %s in %s, found none", path, describe(v)), nil
 }
 
-func checkRange(t *journal.Object, value any) (verdict, error) {
+func checkRange(t *jsonvalue.Object, value any) (verdict, error) {
 	bounds, _ := t.Value("range").([]any)
 	if len(bounds) != 2 {
 		return verdict{}, tolErr("hypothesis range sequence must be made of two values")
@@ -248,7 +248,7 @@ func checkRange(t *journal.Object, value any) (verdict, error) {
 		return verdict{}, err
 	}
 	switch v.(type) {
-	case *journal.Object, []any:
+	case *jsonvalue.Object, []any:
 		return verdict{}, tolErr("TypeError: a range tolerance needs a number, got %s (set \"target\" to pick a key of the output)", describe(v))
 	}
 	lo, ok1 := decimal(bounds[0])
@@ -348,5 +348,5 @@ func describe(v any) string {
 	if len(s) > 300 {
 		s = s[:300] + "…"
 	}
-	return journal.TypeName(v) + " " + s
+	return jsonvalue.TypeName(v) + " " + s
 }

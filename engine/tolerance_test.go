@@ -9,18 +9,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 func js(t testing.TB, src string) any {
 	t.Helper()
-	v, err := journal.DecodeJSON([]byte(src))
+	v, err := jsonvalue.Decode([]byte(src))
 	require.NoError(t, err)
 	return v
 }
 
 func testRunner(cfg map[string]any) *runner {
-	return &runner{exp: NewExperiment(&journal.Object{}), cfgMap: cfg, reasons: map[*journal.Run]string{}, log: func(Level, string) {}}
+	return &runner{exp: NewExperiment(&jsonvalue.Object{}), cfgMap: cfg, reasons: map[*journal.Run]string{}, log: func(Level, string) {}}
 }
 
 func TestTolerances(t *testing.T) {
@@ -124,12 +125,12 @@ func init() {
 func TestProbeTolerance(t *testing.T) {
 	r := testRunner(nil)
 	dir := t.TempDir()
-	tol := js(t, `{"type": "probe", "name": "is-dir", "provider": {"type": "python", "module": "chaostest.testing", "func": "is_dir", "arguments": {}}}`).(*journal.Object)
+	tol := js(t, `{"type": "probe", "name": "is-dir", "provider": {"type": "python", "module": "chaostest.testing", "func": "is_dir", "arguments": {}}}`).(*jsonvalue.Object)
 	v, err := r.checkTolerance(context.Background(), tol, dir)
 	require.NoError(t, err)
 	require.True(t, v.met, v.why)
 	// The value is injected into the tolerance's arguments, as chaoslib does (and shows in journals).
-	require.Equal(t, dir, tol.Value("provider").(*journal.Object).Value("arguments").(*journal.Object).Value("value"))
+	require.Equal(t, dir, tol.Value("provider").(*jsonvalue.Object).Value("arguments").(*jsonvalue.Object).Value("value"))
 	v, err = r.checkTolerance(context.Background(), tol, dir+"/nope")
 	require.NoError(t, err)
 	require.False(t, v.met)

@@ -9,7 +9,7 @@ import (
 	"github.com/chaostest/chaostest/internal/jsonpath2"
 	"github.com/chaostest/chaostest/internal/pyre"
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -68,7 +68,7 @@ type validator struct {
 	py       *pythonBridge // for python providers without a Go provider
 	problems []Problem
 	// cache holds the activities a ref can point at: method, then hypothesis probes.
-	cache map[string]*journal.Object
+	cache map[string]*jsonvalue.Object
 }
 
 func (v *validator) add(where, key, format string, args ...any) {
@@ -114,7 +114,7 @@ func (e *Experiment) validate(vars *Vars, py *pythonBridge) error {
 	if exts, ok := obj.Get("extensions"); ok && exts != nil {
 		list, _ := exts.([]any)
 		for i, x := range list {
-			xo, _ := x.(*journal.Object)
+			xo, _ := x.(*jsonvalue.Object)
 			name, _ := xo.Value("name").(string)
 			if strings.TrimSpace(name) == "" {
 				v.add(fmt.Sprintf("extensions[%d]", i), "name", "All extensions require a non-empty name")
@@ -143,13 +143,13 @@ func (e *Experiment) validate(vars *Vars, py *pythonBridge) error {
 }
 
 func (v *validator) buildCache() {
-	v.cache = map[string]*journal.Object{}
+	v.cache = map[string]*jsonvalue.Object{}
 	for _, a := range objects(v.e.obj.Value("method")) {
 		if n, ok := a.Value("name").(string); ok {
 			v.cache[n] = a
 		}
 	}
-	if h, ok := v.e.obj.Value("steady-state-hypothesis").(*journal.Object); ok {
+	if h, ok := v.e.obj.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		for _, a := range objects(h.Value("probes")) {
 			if n, ok := a.Value("name").(string); ok {
 				v.cache[n] = a
@@ -163,13 +163,13 @@ func (v *validator) hypothesis() {
 	if !ok || raw == nil {
 		return
 	}
-	h, _ := raw.(*journal.Object)
+	h, _ := raw.(*jsonvalue.Object)
 	if !truthy(h.Value("title")) {
 		v.add("steady-state-hypothesis", "title", "hypothesis requires a title")
 	}
 	for i, p := range list(h.Value("probes")) {
 		where := activityWhere("steady-state-hypothesis.probes", i, p)
-		po, _ := p.(*journal.Object)
+		po, _ := p.(*jsonvalue.Object)
 		if !v.activity(where, p) {
 			continue
 		}
@@ -188,7 +188,7 @@ func (v *validator) method() {
 		return
 	}
 	if _, isList := raw.([]any); !isList {
-		v.add("", "method", "the method must be a list of activities, not %s", journal.TypeName(raw))
+		v.add("", "method", "the method must be a list of activities, not %s", jsonvalue.TypeName(raw))
 		return
 	}
 	for i, a := range list(raw) {
@@ -196,7 +196,7 @@ func (v *validator) method() {
 		if !v.activity(where, a) {
 			continue
 		}
-		if ao, _ := a.(*journal.Object); ao.Has("ref") {
+		if ao, _ := a.(*jsonvalue.Object); ao.Has("ref") {
 			ref, _ := ao.Value("ref").(string)
 			if _, found := v.cache[ref]; !found {
 				v.add(where, "ref", "referenced activity '%s' could not be found in the experiment", ref)
@@ -212,7 +212,7 @@ func (v *validator) rollbacks() {
 }
 
 func activityWhere(section string, i int, a any) string {
-	ao, _ := a.(*journal.Object)
+	ao, _ := a.(*jsonvalue.Object)
 	name, _ := ao.Value("name").(string)
 	if name == "" {
 		name, _ = ao.Value("ref").(string)
@@ -230,7 +230,7 @@ func activityWhere(section string, i int, a any) string {
 // activity applies chaoslib's ensure_activity_is_valid; it reports whether the activity passed.
 func (v *validator) activity(where string, raw any) bool {
 	before := len(v.problems)
-	a, _ := raw.(*journal.Object)
+	a, _ := raw.(*jsonvalue.Object)
 	if !truthy(raw) || a == nil {
 		v.add(where, "", "empty activity is no activity")
 		return false
@@ -255,7 +255,7 @@ func (v *validator) activity(where string, raw any) bool {
 		v.add(where, "name", "an activity must have a name")
 		return false
 	}
-	prov, _ := a.Value("provider").(*journal.Object)
+	prov, _ := a.Value("provider").(*jsonvalue.Object)
 	if !truthy(a.Value("provider")) || prov == nil {
 		v.add(where, "provider", "an activity requires a provider")
 		return false
@@ -272,7 +272,7 @@ func (v *validator) activity(where string, raw any) bool {
 	if to, ok := a.Get("timeout"); ok && !isNumber(to) {
 		v.add(where, "timeout", "activity timeout must be a number")
 	}
-	if p, ok := a.Value("pauses").(*journal.Object); ok {
+	if p, ok := a.Value("pauses").(*jsonvalue.Object); ok {
 		for _, key := range []string{"before", "after"} {
 			pv, present := p.Get(key)
 			if !present {
@@ -308,7 +308,7 @@ func (v *validator) activity(where string, raw any) bool {
 	return len(v.problems) == before
 }
 
-func (v *validator) python(where, name, typ string, prov, act *journal.Object) {
+func (v *validator) python(where, name, typ string, prov, act *jsonvalue.Object) {
 	mod, _ := prov.Value("module").(string)
 	fn, _ := prov.Value("func").(string)
 	if mod == "" {
@@ -358,14 +358,14 @@ func argumentsMap(raw any) (map[string]any, error) {
 	switch a := raw.(type) {
 	case nil:
 		return map[string]any{}, nil
-	case *journal.Object:
+	case *jsonvalue.Object:
 		m := make(map[string]any, a.Len())
 		for _, k := range a.Keys() {
 			m[k] = a.Value(k)
 		}
 		return m, nil
 	default:
-		return nil, fmt.Errorf("the arguments of a Python activity must be a mapping, not %s", journal.TypeName(raw))
+		return nil, fmt.Errorf("the arguments of a Python activity must be a mapping, not %s", jsonvalue.TypeName(raw))
 	}
 }
 
@@ -375,7 +375,7 @@ func (v *validator) tolerance(where string, tol any) {
 	switch t := tol.(type) {
 	case bool, int64, string, []any:
 		return
-	case *journal.Object:
+	case *jsonvalue.Object:
 		typ, _ := t.Get("type")
 		switch typ {
 		case "probe":
@@ -460,10 +460,10 @@ func list(v any) []any {
 	return l
 }
 
-func objects(v any) []*journal.Object {
-	var out []*journal.Object
+func objects(v any) []*jsonvalue.Object {
+	var out []*jsonvalue.Object
 	for _, e := range list(v) {
-		if o, ok := e.(*journal.Object); ok {
+		if o, ok := e.(*jsonvalue.Object); ok {
 			out = append(out, o)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // A need is what one provider function asks of the API: rules in the namespace named by its
@@ -199,16 +199,16 @@ type Resolver func(s string) (string, error)
 // functions. http and process activities need none. A function the table does not know, or
 // whose arguments do not say what it touches, is an error naming the activity: run such an
 // experiment with a service account of your own.
-func Derive(exp *journal.Object, resolve Resolver) (Permissions, error) {
+func Derive(exp *jsonvalue.Object, resolve Resolver) (Permissions, error) {
 	p := Permissions{Namespaced: map[string][]rbacv1.PolicyRule{}}
-	var acts []*journal.Object
-	if ssh, ok := exp.Value("steady-state-hypothesis").(*journal.Object); ok {
+	var acts []*jsonvalue.Object
+	if ssh, ok := exp.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		acts = append(acts, objects(ssh.Value("probes"))...)
 	}
 	acts = append(acts, objects(exp.Value("method"))...)
 	acts = append(acts, objects(exp.Value("rollbacks"))...)
 	for _, a := range acts {
-		prov, ok := a.Value("provider").(*journal.Object)
+		prov, ok := a.Value("provider").(*jsonvalue.Object)
 		if !ok {
 			continue // a "ref" to an activity declared elsewhere, or invalid (validation says so)
 		}
@@ -227,7 +227,7 @@ func Derive(exp *journal.Object, resolve Resolver) (Permissions, error) {
 		if n.why != "" {
 			return Permissions{}, fmt.Errorf("activity %q: the API permissions of %s cannot be derived (%s); give the run a service account of yours with --service-account", actName, name, n.why)
 		}
-		args, _ := prov.Value("arguments").(*journal.Object)
+		args, _ := prov.Value("arguments").(*jsonvalue.Object)
 		arg := func(key, def string) (string, error) {
 			v := def
 			if args != nil {
@@ -288,11 +288,11 @@ func Derive(exp *journal.Object, resolve Resolver) (Permissions, error) {
 	return p, nil
 }
 
-func objects(v any) []*journal.Object {
+func objects(v any) []*jsonvalue.Object {
 	list, _ := v.([]any)
-	var out []*journal.Object
+	var out []*jsonvalue.Object
 	for _, e := range list {
-		if o, ok := e.(*journal.Object); ok {
+		if o, ok := e.(*jsonvalue.Object); ok {
 			out = append(out, o)
 		}
 	}

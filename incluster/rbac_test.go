@@ -9,7 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/chaostest/chaostest/engine"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	_ "github.com/chaostest/chaostest/providers/chaosmesh"
 	"github.com/chaostest/chaostest/providers/k8s"
@@ -44,7 +44,7 @@ func TestTableCoversEveryKubernetesFunction(t *testing.T) {
 	}
 }
 
-func loadExp(t *testing.T, text string) *journal.Object {
+func loadExp(t *testing.T, text string) *jsonvalue.Object {
 	t.Helper()
 	dir := t.TempDir()
 	p := dir + "/e.json"
@@ -83,7 +83,7 @@ func TestDeriveNamespacesClusterRulesAndCustomObjects(t *testing.T) {
 	    {"type": "action", "name": "p", "provider": {"type": "process", "path": "true"}}],
 	  "rollbacks": [
 	    {"type": "action", "name": "unscale", "provider": {"type": "python", "module": "chaosk8s.deployment.actions", "func": "scale_deployment", "arguments": {"name": "web", "replicas": 1, "ns": "${target_ns}"}}}]}`)
-	cfg, _ := exp.Value("configuration").(*journal.Object)
+	cfg, _ := exp.Value("configuration").(*jsonvalue.Object)
 	resolve := func(s string) (string, error) {
 		return strings.ReplaceAll(s, "${target_ns}", cfg.Value("target_ns").(string)), nil
 	}

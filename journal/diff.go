@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // DiffResult is the difference between two journals after normalisation (see Normalize).
@@ -294,9 +296,9 @@ func diffValues(path string, a, b any, out *[]Change) {
 	}
 }
 
-func asObject(v any) (*Object, bool) {
+func asObject(v any) (*jsonvalue.Object, bool) {
 	switch x := v.(type) {
-	case *Object:
+	case *jsonvalue.Object:
 		return x, x != nil
 	case map[string]any:
 		return objectFromMap(x), true

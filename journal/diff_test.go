@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func readOwn(t *testing.T, name string) *Journal {
@@ -52,12 +54,12 @@ func TestDiffBehaviour(t *testing.T) {
 			`steady_states.after[0] "latency-under-200ms" tolerance_met: false → true`,
 		}},
 		{"output leaf", func(j *Journal) {
-			j.SteadyStates.After.Probes[0].Output.(*Object).Value("body").(*Object).Set("latency_ms", int64(120))
+			j.SteadyStates.After.Probes[0].Output.(*jsonvalue.Object).Value("body").(*jsonvalue.Object).Set("latency_ms", int64(120))
 		}, []string{`steady_states.after[0] "latency-under-200ms" output.body.latency_ms: 290 → 120`}},
 		{"activity status and exception", func(j *Journal) {
 			j.Run[1].Status = RunSucceeded
 			j.Run[1].Exception = nil
-			j.Run[1].Output = NewObject("status", int64(0))
+			j.Run[1].Output = jsonvalue.NewObject("status", int64(0))
 		}, []string{
 			`run[1] "kill-name-service" status: "failed" → "succeeded"`,
 			`run[1] "kill-name-service" exception: "chaoslib.exceptions.ActivityFailed: process 'kubectl' timed out after 5s while deleting name-<hash>-<id> on <ip>:<port> (object at 0x<addr>)" → (absent)`,
@@ -107,7 +109,7 @@ func TestDiffOutputChangesAreBounded(t *testing.T) {
 func TestDiffNotes(t *testing.T) {
 	a, b := readOwn(t, "chaostest-completed.json"), readOwn(t, "chaostest-completed.json")
 	b.Experiment.Set("title", "Another title")
-	b.Run[1].Activity.Value("provider").(*Object).Set("arguments", "2")
+	b.Run[1].Activity.Value("provider").(*jsonvalue.Object).Set("arguments", "2")
 	d := Diff(a, b)
 	assert.False(t, d.Differs(), d.String())
 	assert.Equal(t, []string{

@@ -1,6 +1,10 @@
 package journal
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/chaostest/chaostest/jsonvalue"
+)
 
 // Folding of the checks made during the method.
 //
@@ -129,7 +133,7 @@ func outcomeKey(v any) string {
 	switch o := v.(type) {
 	case nil:
 		return "null"
-	case *Object:
+	case *jsonvalue.Object:
 		if s, ok := o.Get("status"); ok {
 			return fmt.Sprintf("status %T %v", s, s)
 		}

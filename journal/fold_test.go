@@ -11,17 +11,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // check builds one during check of a single http probe: status 200 within tolerance, or the
 // given status outside it.
 func check(at time.Time, status int64) *State {
 	met := status == 200
-	out := NewObject()
+	out := jsonvalue.NewObject()
 	out.Set("status", status)
-	out.Set("headers", NewObject())
+	out.Set("headers", jsonvalue.NewObject())
 	out.Set("body", "at "+FormatTime(at))
-	act := NewObject()
+	act := jsonvalue.NewObject()
 	act.Set("type", "probe")
 	act.Set("name", "site-up")
 	return &State{SteadyStateMet: met, Probes: []*Run{{
@@ -32,7 +34,7 @@ func check(at time.Time, status int64) *State {
 }
 
 func raised(at time.Time, msg string) *State {
-	act := NewObject()
+	act := jsonvalue.NewObject()
 	act.Set("type", "probe")
 	act.Set("name", "site-up")
 	return &State{SteadyStateMet: false, Probes: []*Run{{
@@ -87,8 +89,8 @@ func TestAppendDuringFoldsRunsOfTheSameOutcome(t *testing.T) {
 	assert.Equal(t, full[0].Probes[0].Start, folded[0].First)
 	assert.Equal(t, full[0].Probes[0].Start, folded[0].Probes[0].Start)
 	assert.Equal(t, full[999].Probes[0].End, folded[0].Last)
-	assert.Equal(t, int64(500), folded[1].Probes[0].Output.(*Object).Value("status"))
-	assert.Equal(t, int64(503), folded[3].Probes[0].Output.(*Object).Value("status"))
+	assert.Equal(t, int64(500), folded[1].Probes[0].Output.(*jsonvalue.Object).Value("status"))
+	assert.Equal(t, int64(503), folded[3].Probes[0].Output.(*jsonvalue.Object).Value("status"))
 	assert.Equal(t, full[1302].Probes[0].End, folded[3].Last)
 	assert.Equal(t, RunFailed, folded[4].Probes[0].Status)
 
@@ -115,7 +117,7 @@ func TestSameOutcomeComparesWhatMatters(t *testing.T) {
 }
 
 func foldedJournal(fold bool) *Journal {
-	exp := NewObject()
+	exp := jsonvalue.NewObject()
 	exp.Set("title", "probing")
 	return &Journal{ChaoslibVersion: "chaostest", Experiment: exp, Status: StatusCompleted,
 		Start: "2026-12-01T10:00:00.000000+00:00", End: "2026-12-01T10:00:01.000000+00:00",

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // countRecords counts the activity records of a journal.
@@ -216,10 +218,10 @@ func TestRedactionRules(t *testing.T) {
 	} {
 		assert.Equal(t, want, IsSecretName(name), name)
 	}
-	cfg := NewObject("token", NewObject("type", "env", "key", "TOKEN", "default", "dflt"), "list", []any{NewObject("password", "p")}, "m", map[string]any{"apikey": "k", "z": int64(1)})
+	cfg := jsonvalue.NewObject("token", jsonvalue.NewObject("type", "env", "key", "TOKEN", "default", "dflt"), "list", []any{jsonvalue.NewObject("password", "p")}, "m", map[string]any{"apikey": "k", "z": int64(1)})
 	got := jsonText(redactByName(cfg))
 	assert.Equal(t, `{"token":{"type":"env","key":"TOKEN","default":"********"},"list":[{"password":"********"}],"m":{"apikey":"********","z":1}}`, got)
-	sec := NewObject("aws", NewObject("id", "AKIA", "from", NewObject("type", "env", "key", "AWS_ID", "env_var_type", "str"), "n", int64(3), "l", []any{"a"}))
+	sec := jsonvalue.NewObject("aws", jsonvalue.NewObject("id", "AKIA", "from", jsonvalue.NewObject("type", "env", "key", "AWS_ID", "env_var_type", "str"), "n", int64(3), "l", []any{"a"}))
 	assert.Equal(t, `{"aws":{"id":"********","from":{"type":"env","key":"AWS_ID","env_var_type":"str"},"n":"********","l":["********"]}}`, jsonText(redactSecrets(sec)))
 }
 
@@ -283,11 +285,11 @@ func TestRenderHTMLEscapes(t *testing.T) {
 func bigJournal(n int) *Journal {
 	start := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) string { return FormatTime(start.Add(d)) }
-	probe := NewObject("type", "probe", "name", "latency-under-200ms", "tolerance", NewObject("type", "range", "range", []any{int64(0), int64(200)}, "target", "body.latency_ms"),
-		"provider", NewObject("type", "http", "url", "http://127.0.0.1:8080/stats", "timeout", int64(1)))
+	probe := jsonvalue.NewObject("type", "probe", "name", "latency-under-200ms", "tolerance", jsonvalue.NewObject("type", "range", "range", []any{int64(0), int64(200)}, "target", "body.latency_ms"),
+		"provider", jsonvalue.NewObject("type", "http", "url", "http://127.0.0.1:8080/stats", "timeout", int64(1)))
 	j := &Journal{
 		ChaoslibVersion: "chaostest v0.1.0", Platform: "linux/amd64", Node: "bench",
-		Experiment: NewObject("title", "A thousand checks during the method", "runtime", NewObject("hypothesis", NewObject("strategy", "during-method-only", "frequency", 0.05)), "dry", nil),
+		Experiment: jsonvalue.NewObject("title", "A thousand checks during the method", "runtime", jsonvalue.NewObject("hypothesis", jsonvalue.NewObject("strategy", "during-method-only", "frequency", 0.05)), "dry", nil),
 		Start:      at(0), Status: StatusCompleted,
 	}
 	for i := 0; i < n; i++ {
@@ -298,7 +300,7 @@ func bigJournal(n int) *Journal {
 			ms = 250
 		}
 		r := &Run{Activity: probe, Start: at(s), End: at(s + 20*time.Millisecond), Duration: 0.02, Status: RunSucceeded, ToleranceMet: boolp(met),
-			Output: NewObject("status", int64(200), "headers", NewObject("Content-Type", "application/json"), "body", NewObject("latency_ms", ms))}
+			Output: jsonvalue.NewObject("status", int64(200), "headers", jsonvalue.NewObject("Content-Type", "application/json"), "body", jsonvalue.NewObject("latency_ms", ms))}
 		if i%100 == 99 {
 			met = false
 			r.Status, r.Output, r.ToleranceMet = RunFailed, nil, boolp(false)
@@ -307,8 +309,8 @@ func bigJournal(n int) *Journal {
 		j.SteadyStates.During = append(j.SteadyStates.During, &State{SteadyStateMet: met, Probes: []*Run{r}})
 	}
 	total := time.Duration(n) * 50 * time.Millisecond
-	j.Run = []*Run{{Activity: NewObject("type", "action", "name", "inject-latency", "provider", NewObject("type", "process", "path", "tc")),
-		Output: NewObject("status", int64(0), "stdout", "", "stderr", ""), Start: at(0), End: at(total), Duration: total.Seconds(), Status: RunSucceeded}}
+	j.Run = []*Run{{Activity: jsonvalue.NewObject("type", "action", "name", "inject-latency", "provider", jsonvalue.NewObject("type", "process", "path", "tc")),
+		Output: jsonvalue.NewObject("status", int64(0), "stdout", "", "stderr", ""), Start: at(0), End: at(total), Duration: total.Seconds(), Status: RunSucceeded}}
 	j.End = at(total + 10*time.Millisecond)
 	j.Duration = total.Seconds() + 0.01
 	return j
@@ -349,9 +351,9 @@ func BenchmarkRenderMarkdown1000(b *testing.B) {
 func TestRenderSparseJournals(t *testing.T) {
 	sparse := []*Journal{
 		{},
-		{Status: StatusCompleted, Experiment: NewObject("title", "t")},
+		{Status: StatusCompleted, Experiment: jsonvalue.NewObject("title", "t")},
 		{Status: StatusFailed, SteadyStates: SteadyStates{Before: &State{Probes: []*Run{nil, {}}}, After: &State{}, During: []*State{nil, {Probes: []*Run{nil}}}},
-			Run: []*Run{nil, {Activity: NewObject("name", 5)}}, Rollbacks: []*Run{nil}},
+			Run: []*Run{nil, {Activity: jsonvalue.NewObject("name", 5)}}, Rollbacks: []*Run{nil}},
 		{Status: "weird", Start: "not a time", End: "2026-01-01T00:00:00Z", Duration: -1},
 	}
 	for i, j := range sparse {
@@ -378,7 +380,7 @@ func BenchmarkNormalize1000(b *testing.B) {
 
 func BenchmarkDiff1000(b *testing.B) {
 	x, y := bigJournal(1000), bigJournal(1000)
-	y.SteadyStates.During[500].Probes[0].Output.(*Object).Value("body").(*Object).Set("latency_ms", int64(999))
+	y.SteadyStates.During[500].Probes[0].Output.(*jsonvalue.Object).Value("body").(*jsonvalue.Object).Set("latency_ms", int64(999))
 	for b.Loop() {
 		Diff(x, y)
 	}

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"github.com/chaostest/chaostest/jsonvalue"
+
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -22,7 +24,7 @@ import (
 // writes them, so a journal read from an old Chaos Toolkit version without "during" gains
 // "during": [] when written again.
 //
-// A value (in the experiment, an activity or an output) nested deeper than MaxDepth, which no
+// A value (in the experiment, an activity or an output) nested deeper than jsonvalue.MaxDepth, which no
 // loader accepts but a Go provider may return, is written as CutMarker at that depth, so the
 // journal is always written.
 func Encode(j *Journal) ([]byte, error) {
@@ -170,7 +172,7 @@ func withEmptySlices(j *Journal) *Journal {
 }
 
 // clipJournal replaces, in a shallow copy of a journal, the experiment, states and records that
-// nest deeper than MaxDepth by clipped copies (see Encode). Records within the limit are shared.
+// nest deeper than jsonvalue.MaxDepth by clipped copies (see Encode). Records within the limit are shared.
 func clipJournal(c *Journal) {
 	c.Experiment = clipObject(c.Experiment)
 	runs := func(rs []*Run) []*Run {
@@ -180,7 +182,7 @@ func clipJournal(c *Journal) {
 				continue
 			}
 			act, output := clipObject(r.Activity), clipValue(r.Output)
-			if act == r.Activity && !depthOver(r.Output, MaxDepth) {
+			if act == r.Activity && !depthOver(r.Output, jsonvalue.MaxDepth) {
 				continue
 			}
 			if out == nil {
@@ -218,14 +220,14 @@ func clipJournal(c *Journal) {
 
 // Parse reads journal.json text written by chaostest or by Chaos Toolkit (any chaoslib version
 // since 1.0: naive or offset times, with or without steady_states.during). Objects inside the
-// experiment, activities and outputs keep their key order (*Object), and integers stay int64.
+// experiment, activities and outputs keep their key order (*jsonvalue.Object), and integers stay int64.
 func Parse(data []byte) (*Journal, error) {
 	var j Journal
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&j); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col := position(data, se.Offset-1) // Offset is just past the bad byte
+			line, col := jsonvalue.Position(data, se.Offset-1) // Offset is just past the bad byte
 			return nil, fmt.Errorf("journal: invalid JSON at line %d, column %d: %w", line, col, err)
 		}
 		return nil, fmt.Errorf("journal: expected a Chaos Toolkit journal object: %w", err)
@@ -237,15 +239,6 @@ func Parse(data []byte) (*Journal, error) {
 		return nil, errors.New("journal: not a journal: none of \"experiment\", \"status\" or \"start\" is set")
 	}
 	return &j, nil
-}
-
-// position turns a byte offset into a 1-based line and column.
-func position(data []byte, offset int64) (line, col int) {
-	offset = min(max(offset, 0), int64(len(data)))
-	before := data[:offset]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	return line, col
 }
 
 // Read reads and parses the journal file at path (see Parse).
@@ -357,7 +350,7 @@ func writeDirect(path string, j *Journal) error {
 	return nil
 }
 
-// UnmarshalJSON reads one activity record, decoding its output with the conventions of Object
+// UnmarshalJSON reads one activity record, decoding its output with the conventions of jsonvalue.Object
 // (ordered objects, int64 integers) rather than encoding/json's maps and float64s.
 func (r *Run) UnmarshalJSON(data []byte) error {
 	type plain Run
@@ -371,7 +364,7 @@ func (r *Run) UnmarshalJSON(data []byte) error {
 	*r = Run(aux.plain)
 	r.Output = nil
 	if len(aux.Output) > 0 {
-		v, err := DecodeJSON(aux.Output)
+		v, err := jsonvalue.Decode(aux.Output)
 		if err != nil {
 			return fmt.Errorf("output: %w", err)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func TestChaosToolkitJournalsRoundTripByteForByte(t *testing.T) {
@@ -30,11 +32,11 @@ func TestParseKeepsOrderAndIntegers(t *testing.T) {
 	assert.True(t, j.Deviated)
 	require.NotNil(t, j.SteadyStates.Before)
 	require.Len(t, j.SteadyStates.Before.Probes, 2)
-	out, ok := j.SteadyStates.Before.Probes[1].Output.(*Object)
-	require.True(t, ok, "output should decode as *Object, got %T", j.SteadyStates.Before.Probes[1].Output)
+	out, ok := j.SteadyStates.Before.Probes[1].Output.(*jsonvalue.Object)
+	require.True(t, ok, "output should decode as *jsonvalue.Object, got %T", j.SteadyStates.Before.Probes[1].Output)
 	assert.Equal(t, []string{"status", "headers", "body"}, out.Keys())
 	assert.Equal(t, int64(200), out.Value("status"))
-	headers := out.Value("headers").(*Object)
+	headers := out.Value("headers").(*jsonvalue.Object)
 	assert.Equal(t, []string{"Server", "Date", "Content-Type", "Content-Length", "Connection"}, headers.Keys())
 	assert.Equal(t, "api-responds", j.SteadyStates.Before.Probes[1].Name())
 	assert.Equal(t, "probe", j.SteadyStates.Before.Probes[1].Type())
@@ -92,12 +94,12 @@ func TestParseErrors(t *testing.T) {
 func TestEncodeLikePython(t *testing.T) {
 	j := &Journal{
 		ChaoslibVersion: "chaostest v0",
-		Experiment:      NewObject("title", "a <b> & ü", "dry", nil),
+		Experiment:      jsonvalue.NewObject("title", "a <b> & ü", "dry", nil),
 		Start:           "2026-01-01T00:00:00.000000+00:00",
 		Status:          StatusCompleted,
 		Run: []*Run{{
-			Activity: NewObject("type", "probe", "name", "p"),
-			Output:   NewObject("z", int64(1), "a", []any{true, "x<y"}),
+			Activity: jsonvalue.NewObject("type", "probe", "name", "p"),
+			Output:   jsonvalue.NewObject("z", int64(1), "a", []any{true, "x<y"}),
 			Start:    "s", Status: RunSucceeded, End: "e", Duration: 0.25,
 		}},
 	}

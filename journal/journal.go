@@ -15,6 +15,8 @@ package journal
 
 import (
 	"time"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Statuses a journal can end with.
@@ -41,7 +43,7 @@ type Journal struct {
 	Node string `json:"node"`
 	// Experiment is a copy of the experiment as it was at run start (title substituted), with
 	// unknown keys kept and "dry" added.
-	Experiment *Object `json:"experiment"`
+	Experiment *jsonvalue.Object `json:"experiment"`
 	// Start is when the run started, ISO-8601 (see FormatTime).
 	Start string `json:"start"`
 	// Status is one of StatusCompleted, StatusFailed, StatusAborted, StatusInterrupted.
@@ -89,7 +91,7 @@ type State struct {
 // Run is the record of one activity run. Field order is the key order of journal.json.
 type Run struct {
 	// Activity is a copy of the activity that ran (a ref resolved).
-	Activity *Object `json:"activity"`
+	Activity *jsonvalue.Object `json:"activity"`
 	// Output is what the provider returned (any JSON value), nil when it failed.
 	Output any `json:"output"`
 	// Start is when the activity started, ISO-8601.

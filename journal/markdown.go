@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // RenderMarkdown writes a compact GitHub-flavoured Markdown summary of j, made for CI job
@@ -86,10 +88,10 @@ func (m *mdWriter) steadyState(j *Journal) {
 			names = append(names, n)
 		}
 	}
-	if hyp, ok := j.Experiment.Value("steady-state-hypothesis").(*Object); ok {
+	if hyp, ok := j.Experiment.Value("steady-state-hypothesis").(*jsonvalue.Object); ok {
 		if probes, ok := hyp.Value("probes").([]any); ok {
 			for _, p := range probes {
-				if o, ok := p.(*Object); ok {
+				if o, ok := p.(*jsonvalue.Object); ok {
 					if n, ok := o.Value("name").(string); ok {
 						addName(n)
 					}

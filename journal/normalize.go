@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Placeholders that Normalize writes in place of values that change from run to run.
@@ -68,7 +70,7 @@ func Normalize(j *Journal) *Journal {
 	}
 	m := &masker{}
 	if j.Experiment != nil {
-		n.Experiment, _ = m.value(j.Experiment.Clone()).(*Object)
+		n.Experiment, _ = m.value(j.Experiment.Clone()).(*jsonvalue.Object)
 	}
 	n.SteadyStates.Before = m.state(j.SteadyStates.Before)
 	n.SteadyStates.After = m.state(j.SteadyStates.After)
@@ -114,9 +116,9 @@ func (m *masker) run(r *Run) *Run {
 	}
 	n := &Run{Status: r.Status}
 	if r.Activity != nil {
-		n.Activity, _ = m.value(generic(r.Activity.Clone())).(*Object)
+		n.Activity, _ = m.value(generic(r.Activity.Clone())).(*jsonvalue.Object)
 	}
-	n.Output = m.value(maskHTTPHeaders(generic(CloneValue(r.Output))))
+	n.Output = m.value(maskHTTPHeaders(generic(jsonvalue.Clone(r.Output))))
 	if r.Start != "" {
 		n.Start = MaskedTime
 	}
@@ -151,7 +153,7 @@ func lastLine(lines []string) string {
 	return ""
 }
 
-// generic returns v made only of the values Parse produces (*Object, []any, string, bool,
+// generic returns v made only of the values Parse produces (*jsonvalue.Object, []any, string, bool,
 // int64, float64, nil), so that outputs a Go provider returned as its own types (structs,
 // []string, map[string]int) are masked and compared like those read from a file. A value that
 // cannot be turned into JSON is returned as it is.
@@ -159,11 +161,11 @@ func generic(v any) any {
 	if isGeneric(v) {
 		return v
 	}
-	raw, err := marshalNoEscape(v)
+	raw, err := jsonvalue.Marshal(v)
 	if err != nil {
 		return v
 	}
-	g, err := DecodeJSON(raw)
+	g, err := jsonvalue.Decode(raw)
 	if err != nil {
 		return v
 	}
@@ -174,7 +176,7 @@ func isGeneric(v any) bool {
 	switch x := v.(type) {
 	case nil, string, bool, int64, float64:
 		return true
-	case *Object:
+	case *jsonvalue.Object:
 		for _, k := range x.Keys() {
 			if !isGeneric(x.Value(k)) {
 				return false
@@ -198,11 +200,11 @@ var volatileHeaders = map[string]bool{"date": true, "expires": true, "last-modif
 
 // maskHTTPHeaders masks the volatile headers of an HTTP provider output in place.
 func maskHTTPHeaders(v any) any {
-	o, ok := v.(*Object)
+	o, ok := v.(*jsonvalue.Object)
 	if !ok || !o.Has("status") || !o.Has("body") {
 		return v
 	}
-	h, ok := o.Value("headers").(*Object)
+	h, ok := o.Value("headers").(*jsonvalue.Object)
 	if !ok {
 		return v
 	}
@@ -214,7 +216,7 @@ func maskHTTPHeaders(v any) any {
 	return v
 }
 
-// MaskValue applies MaskString to every string inside v (a JSON value made of *Object, []any,
+// MaskValue applies MaskString to every string inside v (a JSON value made of *jsonvalue.Object, []any,
 // map[string]any and scalars), in place where v is a container, and returns the result.
 func MaskValue(v any) any {
 	return (&masker{}).value(v)
@@ -230,7 +232,7 @@ func (m *masker) value(v any) any {
 	switch x := v.(type) {
 	case string:
 		return m.str(x)
-	case *Object:
+	case *jsonvalue.Object:
 		for _, k := range x.Keys() {
 			x.Set(k, m.value(x.Value(k)))
 		}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func TestMaskString(t *testing.T) {
@@ -70,14 +72,14 @@ func TestNormalize(t *testing.T) {
 		assert.Zero(t, r.Duration)
 	}
 	// HTTP Date headers are masked, other headers kept.
-	out := n.SteadyStates.Before.Probes[0].Output.(*Object)
-	headers := out.Value("headers").(*Object)
+	out := n.SteadyStates.Before.Probes[0].Output.(*jsonvalue.Object)
+	headers := out.Value("headers").(*jsonvalue.Object)
 	assert.Equal(t, MaskedTime, headers.Value("Date"))
 	assert.Equal(t, "application/json", headers.Value("Content-Type"))
 	// Tolerance results are kept.
 	assert.Equal(t, boolp(false), n.SteadyStates.After.Probes[0].ToleranceMet)
 	// The activity's URL has its pod IP masked.
-	prov := n.SteadyStates.Before.Probes[0].Activity.Value("provider").(*Object)
+	prov := n.SteadyStates.Before.Probes[0].Activity.Value("provider").(*jsonvalue.Object)
 	assert.Equal(t, "http://<ip>:<port>/stats", prov.Value("url"))
 
 	// The traceback is reduced to its masked last line.
@@ -111,11 +113,11 @@ func TestNormalizeMakesRunsOfTheSameExperimentEqual(t *testing.T) {
 	b.Node = "other-host"
 	b.Start = "2026-11-21T09:00:00.000001+00:00"
 	b.Duration = 9.5
-	b.Run[0].Output = []any{NewObject("name", "greeter-5b6c7d8f9-q2w4z", "namespace", "default", "uid", "9f4e28ba-2fa1-11d2-883f-0016d3cca400")}
+	b.Run[0].Output = []any{jsonvalue.NewObject("name", "greeter-5b6c7d8f9-q2w4z", "namespace", "default", "uid", "9f4e28ba-2fa1-11d2-883f-0016d3cca400")}
 	b.Run[0].Duration = 0.123
-	prov := b.SteadyStates.Before.Probes[1].Activity.Value("provider").(*Object)
+	prov := b.SteadyStates.Before.Probes[1].Activity.Value("provider").(*jsonvalue.Object)
 	prov.Set("url", "http://127.0.0.1:50001/")
-	b.SteadyStates.Before.Probes[1].Output.(*Object).Value("headers").(*Object).Set("Date", "Sat, 21 Nov 2026 09:00:00 GMT")
+	b.SteadyStates.Before.Probes[1].Output.(*jsonvalue.Object).Value("headers").(*jsonvalue.Object).Set("Date", "Sat, 21 Nov 2026 09:00:00 GMT")
 	ea, err := Encode(Normalize(a))
 	require.NoError(t, err)
 	eb, err := Encode(Normalize(b))
@@ -129,7 +131,7 @@ func TestNormalizeGoValues(t *testing.T) {
 		IP   string `json:"ip"`
 	}
 	j := &Journal{Status: StatusCompleted, Run: []*Run{{
-		Activity: NewObject("type", "action", "name", "kill", "provider", NewObject("type", "go", "arguments", map[string]any{"pods": []string{"web-6c8d7f9b5-k2m4p"}})),
+		Activity: jsonvalue.NewObject("type", "action", "name", "kill", "provider", jsonvalue.NewObject("type", "go", "arguments", map[string]any{"pods": []string{"web-6c8d7f9b5-k2m4p"}})),
 		Output:   []pod{{Name: "greeter-7d9f8c6b5-x2k4q", IP: "10.244.0.12"}},
 		Status:   RunSucceeded,
 	}}}

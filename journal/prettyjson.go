@@ -7,13 +7,15 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // appendPrettyJSON appends v as JSON indented by two spaces per level, the text that
 // encoding/json's Encoder with SetIndent("", "  ") and SetEscapeHTML(false) writes (without its
-// final newline), for the values journals hold: *Object, []any, map[string]any (keys sorted),
+// final newline), for the values journals hold: *jsonvalue.Object, []any, map[string]any (keys sorted),
 // strings, bools, nil, and Go's integer and float types. Other values go through encoding/json.
-// It is several times faster than encoding/json for *Object trees, which matters for reports
+// It is several times faster than encoding/json for *jsonvalue.Object trees, which matters for reports
 // of thousands of records.
 func appendPrettyJSON(b []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
@@ -29,7 +31,7 @@ func appendPrettyJSON(b []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case float64:
 		return appendJSONFloat(b, x, v)
-	case *Object:
+	case *jsonvalue.Object:
 		if x == nil {
 			return append(b, "null"...), nil
 		}
@@ -94,7 +96,7 @@ func appendPrettyJSON(b []byte, v any, depth int) ([]byte, error) {
 		return append(b, ']'), nil
 	default:
 		// Anything else: let encoding/json write it, then indent it to our depth.
-		raw, err := marshalNoEscape(v)
+		raw, err := jsonvalue.Marshal(v)
 		if err != nil {
 			return b, err
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // stdPretty is what encoding/json writes for v with two-space indentation and no HTML escaping.
@@ -26,13 +28,13 @@ func TestAppendPrettyJSONMatchesEncodingJSON(t *testing.T) {
 		nil, true, false, int64(-7), 42, 0.0, 1.5, -2.25, 1e-7, 1.5e-9, 1e21, 123456789.125, 1e20,
 		"", "plain", "quote \" backslash \\ newline \n tab \t cr \r bell \a nul \x00 del \x7f",
 		"<html> & 'single'", "ünïcödé ✓ 😀", "bad utf8 \xff\xfe", "line sep \u2028 para \u2029",
-		[]any{}, []any{int64(1), "two", []any{nil}}, NewObject(), map[string]any{},
-		NewObject("z", int64(1), "a", NewObject("nested", []any{true, map[string]any{"b": 1.0, "a": "x"}})),
-		map[string]any{"k": []any{NewObject("x", nil)}},
+		[]any{}, []any{int64(1), "two", []any{nil}}, jsonvalue.NewObject(), map[string]any{},
+		jsonvalue.NewObject("z", int64(1), "a", jsonvalue.NewObject("nested", []any{true, map[string]any{"b": 1.0, "a": "x"}})),
+		map[string]any{"k": []any{jsonvalue.NewObject("x", nil)}},
 		[]string{"typed", "slice"}, struct {
 			A int `json:"a"`
 		}{3},
-		[]any{[]int{1, 2}, NewObject("m", map[string]int{"q": 1})},
+		[]any{[]int{1, 2}, jsonvalue.NewObject("m", map[string]int{"q": 1})},
 	}
 	for _, v := range values {
 		got, err := appendPrettyJSON(nil, v, 0)
@@ -67,7 +69,7 @@ func TestAppendPrettyJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendPrettyJSONErrors(t *testing.T) {
-	for _, v := range []any{math.NaN(), math.Inf(1), NewObject("c", make(chan int)), []any{func() {}}} {
+	for _, v := range []any{math.NaN(), math.Inf(1), jsonvalue.NewObject("c", make(chan int)), []any{func() {}}} {
 		_, err := appendPrettyJSON(nil, v, 0)
 		assert.Error(t, err, "%#v", v)
 	}

@@ -3,6 +3,8 @@ package journal
 import (
 	"slices"
 	"strings"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Masked is what journals, log lines and reports show in place of a secret value: the one mask
@@ -32,8 +34,8 @@ func IsSecretName(name string) bool {
 // comes from, not what it is; any other field of it ("default") is masked.
 func redactSecrets(v any) any {
 	switch x := v.(type) {
-	case *Object:
-		c := &Object{}
+	case *jsonvalue.Object:
+		c := &jsonvalue.Object{}
 		env := isEnvRef(x)
 		for _, k := range x.Keys() {
 			val := x.Value(k)
@@ -67,8 +69,8 @@ func redactSecrets(v any) any {
 // are left readable except for a "default" under a secret-looking name, which is masked.
 func redactByName(v any) any {
 	switch x := v.(type) {
-	case *Object:
-		c := &Object{}
+	case *jsonvalue.Object:
+		c := &jsonvalue.Object{}
 		env := isEnvRef(x)
 		for _, k := range x.Keys() {
 			val := x.Value(k)
@@ -76,7 +78,7 @@ func redactByName(v any) any {
 			case env && k == "key":
 				c.Set(k, val)
 			case IsSecretName(k):
-				if o, ok := val.(*Object); ok && isEnvRef(o) {
+				if o, ok := val.(*jsonvalue.Object); ok && isEnvRef(o) {
 					c.Set(k, redactSecrets(o))
 				} else {
 					c.Set(k, Masked)
@@ -102,7 +104,7 @@ func redactByName(v any) any {
 // redactExperiment returns the configuration and secrets blocks of an experiment as reports
 // show them: configuration keys masked by name (redactByName), secrets masked whole
 // (redactSecrets).
-func redactExperiment(exp *Object) (config, secrets any) {
+func redactExperiment(exp *jsonvalue.Object) (config, secrets any) {
 	if c, ok := exp.Get("configuration"); ok && c != nil {
 		config = redactByName(c)
 	}
@@ -112,27 +114,27 @@ func redactExperiment(exp *Object) (config, secrets any) {
 	return config, secrets
 }
 
-func isEnvRef(o *Object) bool {
+func isEnvRef(o *jsonvalue.Object) bool {
 	t, _ := o.Value("type").(string)
 	return t == "env" && o.Has("key")
 }
 
 func isContainer(v any) bool {
 	switch v.(type) {
-	case *Object, []any, map[string]any:
+	case *jsonvalue.Object, []any, map[string]any:
 		return true
 	}
 	return false
 }
 
-// objectFromMap turns a map into an *Object with sorted keys, so output is deterministic.
-func objectFromMap(m map[string]any) *Object {
+// objectFromMap turns a map into an *jsonvalue.Object with sorted keys, so output is deterministic.
+func objectFromMap(m map[string]any) *jsonvalue.Object {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	o := &Object{}
+	o := &jsonvalue.Object{}
 	for _, k := range keys {
 		o.Set(k, m[k])
 	}

@@ -5,11 +5,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func TestVerdictOf(t *testing.T) {
 	probe := func(name, status string, met bool, exc ...string) *Run {
-		return &Run{Activity: NewObject("type", "probe", "name", name), Status: status, ToleranceMet: boolp(met), Exception: exc}
+		return &Run{Activity: jsonvalue.NewObject("type", "probe", "name", name), Status: status, ToleranceMet: boolp(met), Exception: exc}
 	}
 	cases := []struct {
 		name  string
@@ -21,7 +23,7 @@ func TestVerdictOf(t *testing.T) {
 		{"nil", nil, "failed", "no journal", false},
 		{"interrupted beats deviated", &Journal{Status: StatusInterrupted, Deviated: true}, "interrupted",
 			"The run was interrupted (signal or control) before it finished. The system also deviated from its steady state.", false},
-		{"aborted names the activity", &Journal{Status: StatusAborted, Run: []*Run{{Activity: NewObject("name", "ok"), Status: RunSucceeded}, {Activity: NewObject("name", "bad-url")}}}, "aborted",
+		{"aborted names the activity", &Journal{Status: StatusAborted, Run: []*Run{{Activity: jsonvalue.NewObject("name", "ok"), Status: RunSucceeded}, {Activity: jsonvalue.NewObject("name", "bad-url")}}}, "aborted",
 			`The run was aborted by an error outside an activity (during "bad-url").`, false},
 		{"failed before", &Journal{Status: StatusFailed, SteadyStates: SteadyStates{Before: &State{Probes: []*Run{probe("p", RunFailed, false, "Traceback\n", "chaoslib.exceptions.ActivityFailed: boom\n")}}}}, "failed",
 			`The run failed: probe "p" raised in the steady-state check before the method (boom).`, false},

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/chaostest/chaostest/internal/subst"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Env is what a provider receives besides its own arguments.
@@ -150,7 +150,7 @@ func Register[A any](name, doc string, fn func(ctx context.Context, env Env, arg
 		}
 		spec := ArgSpec{Name: argName, Type: sf.Type.String(), Required: true}
 		if d, ok := sf.Tag.Lookup("default"); ok {
-			v, err := journal.DecodeJSON([]byte(d))
+			v, err := jsonvalue.Decode([]byte(d))
 			if err != nil {
 				panic(fmt.Sprintf("provider.Register(%q): default of %s is not JSON: %v", name, argName, err))
 			}
@@ -206,7 +206,7 @@ func assignJSON(dst reflect.Value, v any) error {
 	}
 	p := reflect.New(dst.Type())
 	if err := json.Unmarshal(b, p.Interface()); err != nil {
-		return fmt.Errorf("cannot use %s %s as %s", journal.TypeName(v), string(b), dst.Type())
+		return fmt.Errorf("cannot use %s %s as %s", jsonvalue.TypeName(v), string(b), dst.Type())
 	}
 	dst.Set(p.Elem())
 	return nil
@@ -239,11 +239,11 @@ type ProviderType struct {
 	Name string
 	// Validate checks the provider object (unsubstituted) as chaoslib does at validation time
 	// and returns an error with chaoslib's message. activity is the activity's name. May be nil.
-	Validate func(provider *journal.Object, activity string) error
+	Validate func(provider *jsonvalue.Object, activity string) error
 	// Run executes the provider. It applies substitution itself, with env.Substitute, to the
 	// keys Chaos Toolkit substitutes for this type. An error is an ActivityFailed unless it is
 	// wrapped with Crash.
-	Run func(ctx context.Context, env Env, provider *journal.Object) (any, error)
+	Run func(ctx context.Context, env Env, provider *jsonvalue.Object) (any, error)
 }
 
 // RegisterProviderType registers a provider type. Registering a name twice panics.

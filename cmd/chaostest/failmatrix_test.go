@@ -23,6 +23,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -209,7 +210,7 @@ func connectFailure(contains string) func(t *testing.T, url, msg string) {
 	}
 }
 
-func processKind(name, script string, check func(t *testing.T, out *journal.Object)) matrixKind {
+func processKind(name, script string, check func(t *testing.T, out *jsonvalue.Object)) matrixKind {
 	return matrixKind{name: name, cat: catSucceeded, setup: func(t *testing.T, c *cell) kindCell {
 		sh := fmt.Sprintf(`if [ -e '%s' ]; then %s; fi; printf healthy`, c.armFile(), script)
 		return kindCell{
@@ -217,7 +218,7 @@ func processKind(name, script string, check func(t *testing.T, out *journal.Obje
 			tolerance: `{"type": "regex", "pattern": "^healthy$", "target": "stdout"}`,
 			arm:       fmt.Sprintf(`{"type": "action", "name": "arm", "provider": {"type": "process", "path": "touch", "arguments": [%s]}}`, jsonStr(c.armFile())),
 			check: func(t *testing.T, rec *journal.Run) {
-				out, ok := rec.Output.(*journal.Object)
+				out, ok := rec.Output.(*jsonvalue.Object)
 				require.True(t, ok, "output %#v", rec.Output)
 				check(t, out)
 			},
@@ -248,11 +249,11 @@ var matrixKinds = []matrixKind{
 	}, func(t *testing.T, url, msg string) {
 		assert.Contains(t, msg, "the response of "+url+" says application/json but its body is not JSON")
 	}),
-	processKind("process killed by a signal", "kill -9 $$", func(t *testing.T, out *journal.Object) {
+	processKind("process killed by a signal", "kill -9 $$", func(t *testing.T, out *jsonvalue.Object) {
 		assert.Equal(t, int64(-9), out.Value("status"), "chaoslib's returncode for SIGKILL")
 		assert.Equal(t, "", out.Value("stdout"))
 	}),
-	processKind("process writing invalid UTF-8", `printf '\377\376bad'; exit 0`, func(t *testing.T, out *journal.Object) {
+	processKind("process writing invalid UTF-8", `printf '\377\376bad'; exit 0`, func(t *testing.T, out *jsonvalue.Object) {
 		assert.Equal(t, int64(0), out.Value("status"))
 		assert.Equal(t, "\u00ff\u00febad", out.Value("stdout"), "decoded as Latin-1")
 	}),

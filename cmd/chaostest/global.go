@@ -13,7 +13,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/internal/pyyaml"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // globalOpts are the options `chaos` takes before its command (chaostoolkit/commands/__init__.py):
@@ -258,11 +258,11 @@ func loadSettings(g *globalOpts, o engine.LoadOptions, log func(engine.Level, st
 	if obj == nil {
 		return s, nil
 	}
-	if rt, ok := obj.Value("runtime").(*journal.Object); ok {
+	if rt, ok := obj.Value("runtime").(*jsonvalue.Object); ok {
 		s.hypothesisStrategy = nestedString(rt, "hypothesis", "strategy")
 		s.rollbackStrategy = nestedString(rt, "rollbacks", "strategy")
 	}
-	if ctls, ok := obj.Value("controls").(*journal.Object); ok {
+	if ctls, ok := obj.Value("controls").(*jsonvalue.Object); ok {
 		specs, err := controlSpecs(ctls, "settings")
 		if err != nil {
 			return nil, err
@@ -303,7 +303,7 @@ func loadControlFiles(paths []string, o engine.LoadOptions, log func(engine.Leve
 }
 
 // decodeFile reads a JSON or YAML mapping within the load limits; an empty file gives nil.
-func decodeFile(path string, o engine.LoadOptions, yaml bool) (*journal.Object, error) {
+func decodeFile(path string, o engine.LoadOptions, yaml bool) (*jsonvalue.Object, error) {
 	data, err := engine.ReadFileLimited(path, o)
 	if err != nil {
 		return nil, err
@@ -315,12 +315,12 @@ func decodeFile(path string, o engine.LoadOptions, yaml bool) (*journal.Object, 
 	if yaml {
 		v, err = pyyaml.DecodeLimited(data, engine.MaxValues)
 	} else {
-		v, err = journal.DecodeJSONLimited(data, engine.MaxValues)
+		v, err = jsonvalue.DecodeLimited(data, engine.MaxValues)
 	}
 	if err != nil {
 		return nil, err
 	}
-	obj, ok := v.(*journal.Object)
+	obj, ok := v.(*jsonvalue.Object)
 	if !ok {
 		return nil, fmt.Errorf("%s: want a mapping at the top level", path)
 	}
@@ -328,10 +328,10 @@ func decodeFile(path string, o engine.LoadOptions, yaml bool) (*journal.Object, 
 }
 
 // controlSpecs turns a mapping of name → control declaration into global control specs.
-func controlSpecs(ctls *journal.Object, where string) ([]engine.ControlSpec, error) {
+func controlSpecs(ctls *jsonvalue.Object, where string) ([]engine.ControlSpec, error) {
 	var out []engine.ControlSpec
 	for _, name := range ctls.Keys() {
-		decl, ok := ctls.Value(name).(*journal.Object)
+		decl, ok := ctls.Value(name).(*jsonvalue.Object)
 		if !ok {
 			return nil, fmt.Errorf("%s: control '%s' must be a mapping with a provider", where, name)
 		}
@@ -339,7 +339,7 @@ func controlSpecs(ctls *journal.Object, where string) ([]engine.ControlSpec, err
 		if sc, ok := decl.Value("scope").(string); ok {
 			spec.Scope = sc
 		}
-		prov, ok := decl.Value("provider").(*journal.Object)
+		prov, ok := decl.Value("provider").(*jsonvalue.Object)
 		if !ok {
 			return nil, fmt.Errorf("%s: control '%s' has no provider mapping", where, name)
 		}
@@ -351,18 +351,18 @@ func controlSpecs(ctls *journal.Object, where string) ([]engine.ControlSpec, err
 			return nil, fmt.Errorf("%s: control '%s': provider has no module", where, name)
 		}
 		spec.Module = mod
-		if args, ok := prov.Value("arguments").(*journal.Object); ok {
-			spec.Arguments, _ = journal.Plain(args).(map[string]any)
+		if args, ok := prov.Value("arguments").(*jsonvalue.Object); ok {
+			spec.Arguments, _ = jsonvalue.Plain(args).(map[string]any)
 		}
 		out = append(out, spec)
 	}
 	return out, nil
 }
 
-func nestedString(o *journal.Object, keys ...string) string {
+func nestedString(o *jsonvalue.Object, keys ...string) string {
 	var v any = o
 	for _, k := range keys {
-		obj, ok := v.(*journal.Object)
+		obj, ok := v.(*jsonvalue.Object)
 		if !ok {
 			return ""
 		}
@@ -398,7 +398,7 @@ func (f *runFlags) checkPaths() error {
 // (when it has one, both strategies come from it), then the settings' runtime, then "default".
 // An empty result lets the engine apply the experiment's block itself.
 func (s *ctkSettings) strategies(exp *engine.Experiment, hypothesis, rollback string) (string, string) {
-	if rt, ok := exp.Object().Value("runtime").(*journal.Object); ok && rt.Len() > 0 {
+	if rt, ok := exp.Object().Value("runtime").(*jsonvalue.Object); ok && rt.Len() > 0 {
 		return hypothesis, rollback
 	}
 	if hypothesis == "" {

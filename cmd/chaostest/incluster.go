@@ -28,6 +28,7 @@ import (
 	"github.com/chaostest/chaostest/incluster"
 	"github.com/chaostest/chaostest/internal/cluster"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // inClusterFlags are the options of `chaostest run --in-cluster` on top of chaos run's.
@@ -393,10 +394,10 @@ func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.Ha
 
 // experimentEnv returns the environment variables the experiment's configuration (env) and
 // secrets (secrets) read, with their values here, so the pod sees what a local run sees.
-func experimentEnv(exp *journal.Object) (env, secrets map[string]string) {
+func experimentEnv(exp *jsonvalue.Object) (env, secrets map[string]string) {
 	env, secrets = map[string]string{}, map[string]string{}
 	collect := func(v any, into map[string]string) {
-		o, ok := v.(*journal.Object)
+		o, ok := v.(*jsonvalue.Object)
 		if !ok || o.Value("type") != "env" {
 			return
 		}
@@ -406,14 +407,14 @@ func experimentEnv(exp *journal.Object) (env, secrets map[string]string) {
 			}
 		}
 	}
-	if cfg, ok := exp.Value("configuration").(*journal.Object); ok {
+	if cfg, ok := exp.Value("configuration").(*jsonvalue.Object); ok {
 		for _, k := range cfg.Keys() {
 			collect(cfg.Value(k), env)
 		}
 	}
-	if sec, ok := exp.Value("secrets").(*journal.Object); ok {
+	if sec, ok := exp.Value("secrets").(*jsonvalue.Object); ok {
 		for _, scope := range sec.Keys() {
-			if s, ok := sec.Value(scope).(*journal.Object); ok {
+			if s, ok := sec.Value(scope).(*jsonvalue.Object); ok {
 				for _, k := range s.Keys() {
 					collect(s.Value(k), secrets)
 				}
@@ -428,8 +429,8 @@ var reference = regexp.MustCompile(`\$\{([^}]+)\}`)
 // resolver substitutes ${key} in a provider argument with the configuration value the run
 // will see: --var / --var-file first, then the experiment's configuration (a value, or an env
 // entry read here).
-func resolver(exp *journal.Object, vars *engine.Vars) incluster.Resolver {
-	cfg, _ := exp.Value("configuration").(*journal.Object)
+func resolver(exp *jsonvalue.Object, vars *engine.Vars) incluster.Resolver {
+	cfg, _ := exp.Value("configuration").(*jsonvalue.Object)
 	return func(s string) (string, error) {
 		var missing error
 		out := reference.ReplaceAllStringFunc(s, func(m string) string {
@@ -441,7 +442,7 @@ func resolver(exp *journal.Object, vars *engine.Vars) incluster.Resolver {
 				switch v := cfg.Value(key).(type) {
 				case string:
 					return v
-				case *journal.Object:
+				case *jsonvalue.Object:
 					if v.Value("type") == "env" {
 						k, _ := v.Value("key").(string)
 						if val, ok := os.LookupEnv(k); ok {

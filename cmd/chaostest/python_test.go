@@ -10,6 +10,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/pybridge"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // usePython fails (never skips) without python3, and puts testdata/python on PYTHONPATH.
@@ -40,7 +41,7 @@ func TestRunPythonProviders(t *testing.T) {
 	assert.Equal(t, journal.StatusCompleted, j.Status)
 	assert.Equal(t, "[1, 2]", j.SteadyStates.Before.Probes[1].Output, "json.dumps through the bridge")
 	assert.Equal(t, "[1, 2]", j.SteadyStates.After.Probes[1].Output)
-	assert.Equal(t, true, j.Run[0].Output.(*journal.Object).Value("token_is_right"))
+	assert.Equal(t, true, j.Run[0].Output.(*jsonvalue.Object).Value("token_is_right"))
 }
 
 func TestRunPythonProbeRaisingInHypothesis(t *testing.T) {

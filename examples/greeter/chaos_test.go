@@ -34,6 +34,7 @@ import (
 	"github.com/chaostest/chaostest/examples/greeter/service"
 	"github.com/chaostest/chaostest/journal"
 	"github.com/chaostest/chaostest/journal/journaltest"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/providers/http"
 	"github.com/chaostest/chaostest/providers/k8s"
 	_ "github.com/chaostest/chaostest/providers/process"
@@ -149,10 +150,10 @@ func record(t *testing.T, st *journal.State, name string) *journal.Run {
 // httpOutput returns the status, X-Greeting-Source header and body of an http probe's output.
 func httpOutput(t *testing.T, r *journal.Run) (status int64, source, body string) {
 	t.Helper()
-	out, ok := r.Output.(*journal.Object)
+	out, ok := r.Output.(*jsonvalue.Object)
 	require.Truef(t, ok, "http output: want an object, got %T %v", r.Output, r.Output)
 	status, _ = out.Value("status").(int64)
-	if h, ok := out.Value("headers").(*journal.Object); ok {
+	if h, ok := out.Value("headers").(*jsonvalue.Object); ok {
 		source, _ = h.Value("X-Greeting-Source").(string)
 	}
 	body, _ = out.Value("body").(string)
@@ -227,9 +228,9 @@ func snapshot(t *testing.T, j *journal.Journal) {
 		if r.Name() != "fetch-application-logs" {
 			continue
 		}
-		out, ok := r.Output.(*journal.Object)
+		out, ok := r.Output.(*jsonvalue.Object)
 		require.Truef(t, ok, "fetch-application-logs output: want an object of pod names, got %T", r.Output)
-		masked := &journal.Object{}
+		masked := &jsonvalue.Object{}
 		for _, k := range out.Keys() {
 			masked.Set(podKey.ReplaceAllString(k, "$1-<hash>-<id>"), "<logs>")
 		}
@@ -242,8 +243,8 @@ func snapshot(t *testing.T, j *journal.Journal) {
 			continue
 		}
 		for _, r := range st.Probes {
-			if out, ok := r.Output.(*journal.Object); ok && out.Value("status") != int64(200) {
-				if h, ok := out.Value("headers").(*journal.Object); ok && h.Has("Content-Length") {
+			if out, ok := r.Output.(*jsonvalue.Object); ok && out.Value("status") != int64(200) {
+				if h, ok := out.Value("headers").(*jsonvalue.Object); ok && h.Has("Content-Length") {
 					h.Set("Content-Length", "<length>")
 				}
 			}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // volatile names activities whose output values differ from run to run by nature (pod logs).
@@ -56,7 +57,7 @@ func runOnce(bin string, args []string, dir string) result {
 	}
 	n := journal.Normalize(j)
 	for _, rec := range n.Run {
-		if o, ok := rec.Output.(*journal.Object); ok && volatile[rec.Name()] {
+		if o, ok := rec.Output.(*jsonvalue.Object); ok && volatile[rec.Name()] {
 			for _, k := range o.Keys() { // pod logs differ from run to run: keep which pods
 				o.Set(k, "<volatile>")
 			}

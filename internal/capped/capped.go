@@ -8,7 +8,7 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Max is the most kept of one output stream, in bytes: an HTTP response body (after its
@@ -116,13 +116,13 @@ func TrimPartialRune(b []byte) []byte {
 
 // Record adds to out (a provider's output object) that stream was cut: Key gets
 // {stream: {"kept": kept, "size": size}}, size left out when it is negative (unknown).
-func Record(out *journal.Object, stream string, kept int, size int64) {
-	t, _ := out.Value(Key).(*journal.Object)
+func Record(out *jsonvalue.Object, stream string, kept int, size int64) {
+	t, _ := out.Value(Key).(*jsonvalue.Object)
 	if t == nil {
-		t = &journal.Object{}
+		t = &jsonvalue.Object{}
 		out.Set(Key, t)
 	}
-	info := journal.NewObject("kept", int64(kept))
+	info := jsonvalue.NewObject("kept", int64(kept))
 	if size >= 0 {
 		info.Set("size", size)
 	}

@@ -1,5 +1,5 @@
-// Package gojson converts Go values into the JSON value conventions of journal.Object: maps
-// become *journal.Object with sorted keys, integers int64, slices []any, durations seconds. The
+// Package gojson converts Go values into the JSON value conventions of jsonvalue.Object: maps
+// become *jsonvalue.Object with sorted keys, integers int64, slices []any, durations seconds. The
 // activity builders (package chaostest) and the engine's control specs share it.
 package gojson
 
@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Duration writes d in seconds, as an integer when it is whole.
@@ -29,23 +29,23 @@ func Number(f float64) any {
 }
 
 // Object turns a Go map into an ordered object with sorted keys (Go maps have no order).
-func Object(m map[string]any) *journal.Object {
+func Object(m map[string]any) *jsonvalue.Object {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	o := &journal.Object{}
+	o := &jsonvalue.Object{}
 	for _, k := range keys {
 		o.Set(k, Value(m[k]))
 	}
 	return o
 }
 
-// Value converts a Go value into the JSON value conventions of journal.Object.
+// Value converts a Go value into the JSON value conventions of jsonvalue.Object.
 func Value(v any) any {
 	switch x := v.(type) {
-	case nil, bool, string, int64, float64, *journal.Object:
+	case nil, bool, string, int64, float64, *jsonvalue.Object:
 		return v
 	case int:
 		return int64(x)

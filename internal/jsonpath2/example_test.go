@@ -4,11 +4,11 @@ import (
 	"fmt"
 
 	"github.com/chaostest/chaostest/internal/jsonpath2"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func ExamplePath_Find() {
-	doc, _ := journal.DecodeJSON([]byte(`{"items": [{"name": "a", "ready": true}, {"name": "b", "ready": false}]}`))
+	doc, _ := jsonvalue.Decode([]byte(`{"items": [{"name": "a", "ready": true}, {"name": "b", "ready": false}]}`))
 	// jsonpath2 filters the value they subscript: [*] first to filter the elements.
 	p := jsonpath2.MustCompile(`$.items[*][?(@.name = "a")].ready`)
 	fmt.Println(p.Find(doc))

@@ -3,7 +3,7 @@ package jsonpath2
 import (
 	"testing"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func FuzzCompileFind(f *testing.F) {
@@ -11,7 +11,7 @@ func FuzzCompileFind(f *testing.F) {
 		"$..*", "$.a.b.length()", `$[?(@.a = {"b": [1, 2.5, true, null]})]`, "$[@.k, $.i]", "$.k.substring(1, -1)"} {
 		f.Add(s)
 	}
-	d, err := journal.DecodeJSON([]byte(bookstore))
+	d, err := jsonvalue.Decode([]byte(bookstore))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -24,6 +24,6 @@ func FuzzCompileFind(f *testing.F) {
 			return
 		}
 		_ = p.Find(d)
-		_ = p.Find([]any{int64(1), "two", nil, journal.NewObject("k", "v")})
+		_ = p.Find([]any{int64(1), "two", nil, jsonvalue.NewObject("k", "v")})
 	})
 }

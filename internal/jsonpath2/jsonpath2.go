@@ -30,7 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Path is a compiled JSONPath. It is safe for concurrent use.
@@ -68,7 +68,7 @@ func MustCompile(path string) *Path {
 
 // Find returns the values the path matches in doc, in jsonpath2's order (depth-first, object
 // members in key order; a map[string]any is walked in sorted key order). It works on
-// *journal.Object, map[string]any, []any and scalars. The values are not copied.
+// *jsonvalue.Object, map[string]any, []any and scalars. The values are not copied.
 func (p *Path) Find(doc any) []any {
 	var out []any
 	p.root.match(doc, doc, func(v any) { out = append(out, v) })
@@ -121,7 +121,7 @@ type objectIndex struct{ key string }
 
 func (s objectIndex) match(_, cur any, emit emitFn) {
 	switch m := cur.(type) {
-	case *journal.Object:
+	case *jsonvalue.Object:
 		if v, ok := m.Get(s.key); ok {
 			emit(v)
 		}
@@ -155,7 +155,7 @@ type wildcard struct{}
 
 func (wildcard) match(_, cur any, emit emitFn) {
 	switch m := cur.(type) {
-	case *journal.Object:
+	case *jsonvalue.Object:
 		for _, k := range m.Keys() {
 			emit(m.Value(k))
 		}
@@ -296,7 +296,7 @@ func (s callable) call(cur any, args []any, emit emitFn) {
 			return
 		}
 		switch m := cur.(type) {
-		case *journal.Object:
+		case *jsonvalue.Object:
 			out := make([]any, 0, m.Len())
 			for _, k := range m.Keys() {
 				out = append(out, []any{k, m.Value(k)})
@@ -320,7 +320,7 @@ func (s callable) call(cur any, args []any, emit emitFn) {
 			return
 		}
 		switch m := cur.(type) {
-		case *journal.Object:
+		case *jsonvalue.Object:
 			out := make([]any, 0, m.Len())
 			for _, k := range m.Keys() {
 				out = append(out, k)
@@ -377,7 +377,7 @@ func (s callable) call(cur any, args []any, emit emitFn) {
 			return
 		}
 		switch m := cur.(type) {
-		case *journal.Object:
+		case *jsonvalue.Object:
 			out := make([]any, 0, m.Len())
 			for _, k := range m.Keys() {
 				out = append(out, m.Value(k))
@@ -567,7 +567,7 @@ func Equal(a, b any) bool {
 			}
 		}
 		return true
-	case *journal.Object, map[string]any:
+	case *jsonvalue.Object, map[string]any:
 		xa, ok1 := asMap(a)
 		yb, ok2 := asMap(b)
 		if !ok1 || !ok2 || len(xa) != len(yb) {
@@ -588,7 +588,7 @@ func asMap(v any) (map[string]any, bool) {
 	switch m := v.(type) {
 	case map[string]any:
 		return m, true
-	case *journal.Object:
+	case *jsonvalue.Object:
 		out := make(map[string]any, m.Len())
 		for _, k := range m.Keys() {
 			out[k] = m.Value(k)
@@ -1320,7 +1320,7 @@ func (p *parser) value() (any, error) {
 		return nil, nil
 	case tBraceL:
 		p.next()
-		o := &journal.Object{}
+		o := &jsonvalue.Object{}
 		if p.peek().kind == tBraceR {
 			p.next()
 			return o, nil

@@ -6,12 +6,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func doc(t testing.TB, s string) any {
 	t.Helper()
-	v, err := journal.DecodeJSON([]byte(s))
+	v, err := jsonvalue.Decode([]byte(s))
 	require.NoError(t, err)
 	return v
 }
@@ -36,7 +36,7 @@ const bookstore = `{"store": {
 func titles(vs []any) []any {
 	out := []any{}
 	for _, v := range vs {
-		out = append(out, v.(*journal.Object).Value("title"))
+		out = append(out, v.(*jsonvalue.Object).Value("title"))
 	}
 	return out
 }
@@ -51,7 +51,7 @@ func TestBookstore(t *testing.T) {
 	store := find(t, "$.store.*", d)
 	require.Len(t, store, 2)
 	assert.IsType(t, []any{}, store[0])
-	assert.Equal(t, "red", store[1].(*journal.Object).Value("color"))
+	assert.Equal(t, "red", store[1].(*jsonvalue.Object).Value("color"))
 
 	assert.Equal(t, []any{8.95, 12.99, 8.99, 22.99, 19.95}, find(t, "$.store..price", d))
 	assert.Equal(t, []any{"Moby Dick"}, titles(find(t, "$..book[2]", d)))
@@ -79,7 +79,7 @@ func TestChaosToolkitExamples(t *testing.T) {
 	two := doc(t, `{"foo": [{"baz": 1}, {"baz": 2}]}`)
 	assert.Len(t, find(t, "$.foo.*[?(@.baz)]", two), 2)
 	assert.Empty(t, find(t, "$.notsofoo.*[?(@.baz)].baz", two))
-	assert.Equal(t, []any{two.(*journal.Object).Value("foo").([]any)[1]}, find(t, "$.foo.*[?(@.baz=2)]", two))
+	assert.Equal(t, []any{two.(*jsonvalue.Object).Value("foo").([]any)[1]}, find(t, "$.foo.*[?(@.baz=2)]", two))
 	assert.Equal(t, []any{int64(1), int64(2)}, find(t, "$.foo[*].baz", two))
 
 	hello := doc(t, `{"foo": {"baz": "hello"}}`)
@@ -118,7 +118,7 @@ func TestSelectors(t *testing.T) {
 		{"$.a.b[3:0:-1]", []any{int64(40), int64(30), int64(20)}},
 		{"$.a.b[1:100]", []any{int64(20), int64(30), int64(40)}},
 		{"$.a.b[0,2,-1]", []any{int64(10), int64(30), int64(40)}},
-		{`$.a["b","c"]`, []any{[]any{int64(10), int64(20), int64(30), int64(40)}, journal.NewObject("d", int64(1))}},
+		{`$.a["b","c"]`, []any{[]any{int64(10), int64(20), int64(30), int64(40)}, jsonvalue.NewObject("d", int64(1))}},
 		{"$.a.b.length()", []any{int64(4)}},
 		{"$.a.b[length()]", []any{int64(4)}},
 		{"$.k.length()", []any{int64(1)}},
@@ -130,7 +130,7 @@ func TestSelectors(t *testing.T) {
 		{"$.k.charAt(5)", nil},
 		{`$.a[$.k]`, []any{[]any{int64(10), int64(20), int64(30), int64(40)}}},
 		{`$.a.b[$.i]`, []any{int64(30)}},
-		{"$.a.*", []any{[]any{int64(10), int64(20), int64(30), int64(40)}, journal.NewObject("d", int64(1))}},
+		{"$.a.*", []any{[]any{int64(10), int64(20), int64(30), int64(40)}, jsonvalue.NewObject("d", int64(1))}},
 		{"$..d", []any{int64(1)}},
 		{"$.missing", nil},
 		{"$.a.b.missing", nil},
@@ -139,7 +139,7 @@ func TestSelectors(t *testing.T) {
 		{"$.a.b[*][?(not @ = 10)]", []any{int64(20), int64(30), int64(40)}},
 		{"$.a.b[*][?(@ = 20.0)]", []any{int64(20)}},
 		{"$.a.b[*][?(@ > \"a\")]", nil}, // ordering only between numbers
-		{"$.a[?(@.b[*] = 30)]", []any{d.(*journal.Object).Value("a")}},
+		{"$.a[?(@.b[*] = 30)]", []any{d.(*jsonvalue.Object).Value("a")}},
 		{"$.a[?(@.c = {\"d\": 1})].c.d", []any{int64(1)}},
 		{"$.a[?(@.b = [10, 20, 30, 40])].c.d", []any{int64(1)}},
 		{"$.a[?(@.c.d = true)].c.d", []any{int64(1)}}, // Python: True == 1
@@ -190,7 +190,7 @@ func TestMapsAndPlainValues(t *testing.T) {
 
 func TestStringKeysAreRaw(t *testing.T) {
 	// jsonpath2 strips the quotes and does not decode escapes.
-	d := journal.NewObject(`a\"b`, int64(1), `a"b`, int64(2))
+	d := jsonvalue.NewObject(`a\"b`, int64(1), `a"b`, int64(2))
 	assert.Equal(t, []any{int64(1)}, find(t, `$["a\"b"]`, d))
 }
 
@@ -229,8 +229,8 @@ func TestEqual(t *testing.T) {
 	assert.True(t, Equal(nil, nil))
 	assert.False(t, Equal(nil, false))
 	assert.True(t, Equal([]any{int64(1), "a"}, []any{1.0, "a"}))
-	assert.True(t, Equal(journal.NewObject("a", int64(1), "b", nil), map[string]any{"b": nil, "a": true}))
-	assert.False(t, Equal(journal.NewObject("a", int64(1)), map[string]any{"a": int64(1), "b": nil}))
+	assert.True(t, Equal(jsonvalue.NewObject("a", int64(1), "b", nil), map[string]any{"b": nil, "a": true}))
+	assert.False(t, Equal(jsonvalue.NewObject("a", int64(1)), map[string]any{"a": int64(1), "b": nil}))
 	assert.False(t, Equal(int64(9007199254740993), 9007199254740992.0), "exact int/float comparison")
 	assert.True(t, Equal(int64(9007199254740992), 9007199254740992.0))
 }

@@ -31,7 +31,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/internal/capped"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 //go:embed bridge.py
@@ -175,7 +175,7 @@ func (b *Bridge) Importable(ctx context.Context, module string, names ...string)
 }
 
 // Call calls a function and returns its return value as a JSON value with journal conventions
-// (*journal.Object, int64, float64, string, bool, []any, nil). A Python exception is an *Error.
+// (*jsonvalue.Object, int64, float64, string, bool, []any, nil). A Python exception is an *Error.
 // When ctx ends first the call is stopped by killing the child.
 func (b *Bridge) Call(ctx context.Context, c Call) (any, error) {
 	req := map[string]any{"op": "call", "module": c.Module, "func": c.Func, "arguments": c.Arguments,
@@ -187,7 +187,7 @@ func (b *Bridge) Call(ctx context.Context, c Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := journal.DecodeJSON(raw)
+	v, err := jsonvalue.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("pybridge: the return value of %s.%s is not valid JSON: %w", c.Module, c.Func, err)
 	}
@@ -233,11 +233,11 @@ func (b *Bridge) Hook(ctx context.Context, h Hook) (*HookResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := journal.DecodeJSON(raw)
+	v, err := jsonvalue.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("pybridge: the reply of %s.%s is not valid JSON: %w", h.Module, h.Func, err)
 	}
-	o, ok := v.(*journal.Object)
+	o, ok := v.(*jsonvalue.Object)
 	if !ok {
 		return nil, fmt.Errorf("pybridge: bad hook reply %s", truncate(raw))
 	}

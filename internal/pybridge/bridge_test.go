@@ -18,9 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chaostest/chaostest/journal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // requirePython fails (never skips) when python3 is missing: the tests need a real interpreter.
@@ -98,9 +99,9 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 func TestBridgeCallsReuseOneChild(t *testing.T) {
 	b, stderr := newBridge(t)
 	ctx := ctxT(t, 20*time.Second)
-	out, err := b.Call(ctx, Call{Module: "mymod", Func: "health", Arguments: journal.NewObject("service", "web")})
+	out, err := b.Call(ctx, Call{Module: "mymod", Func: "health", Arguments: jsonvalue.NewObject("service", "web")})
 	require.NoError(t, err)
-	o, ok := out.(*journal.Object)
+	o, ok := out.(*jsonvalue.Object)
 	require.True(t, ok, "output %T", out)
 	assert.Equal(t, []string{"service", "replicas", "healthy", "ratio"}, o.Keys())
 	assert.Equal(t, "web", o.Value("service"))
@@ -110,7 +111,7 @@ func TestBridgeCallsReuseOneChild(t *testing.T) {
 	pid := b.PID()
 	require.NotZero(t, pid)
 	for i := 0; i < 5; i++ {
-		_, err := b.Call(ctx, Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", []any{int64(i)})})
+		_, err := b.Call(ctx, Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", []any{int64(i)})})
 		require.NoError(t, err)
 	}
 	assert.Equal(t, pid, b.PID(), "one long-lived child")
@@ -124,7 +125,7 @@ func TestBridgeCallsReuseOneChild(t *testing.T) {
 
 func TestBridgeStdlibJSONDumps(t *testing.T) {
 	b, _ := newBridge(t)
-	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", []any{int64(1), int64(2)})})
+	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", []any{int64(1), int64(2)})})
 	require.NoError(t, err)
 	assert.Equal(t, "[1, 2]", out)
 }
@@ -143,7 +144,7 @@ func TestBridgeKeepsPythonTypes(t *testing.T) {
 		{true, []any{"bool", true}},
 		{[]any{int64(1), 2.5}, []any{"list", []any{int64(1), 2.5}}},
 	} {
-		out, err := b.Call(ctx, Call{Module: "mymod", Func: "typed", Arguments: journal.NewObject("value", tc.in)})
+		out, err := b.Call(ctx, Call{Module: "mymod", Func: "typed", Arguments: jsonvalue.NewObject("value", tc.in)})
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, out, "value %#v", tc.in)
 	}
@@ -152,7 +153,7 @@ func TestBridgeKeepsPythonTypes(t *testing.T) {
 func TestBridgeException(t *testing.T) {
 	b, _ := newBridge(t)
 	ctx := ctxT(t, 20*time.Second)
-	_, err := b.Call(ctx, Call{Module: "mymod", Func: "boom", Arguments: journal.NewObject("message", "it broke")})
+	_, err := b.Call(ctx, Call{Module: "mymod", Func: "boom", Arguments: jsonvalue.NewObject("message", "it broke")})
 	var pe *Error
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "exception", pe.Kind)
@@ -168,7 +169,7 @@ func TestBridgeException(t *testing.T) {
 	assert.Equal(t, "mymod.MyError: custom failure", pe.Text)
 
 	// A bad argument is the function's TypeError, as chaoslib calls func(**arguments) in its try.
-	_, err = b.Call(ctx, Call{Module: "mymod", Func: "boom", Arguments: journal.NewObject("nope", 1)})
+	_, err = b.Call(ctx, Call{Module: "mymod", Func: "boom", Arguments: jsonvalue.NewObject("nope", 1)})
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "exception", pe.Kind)
 	assert.Contains(t, pe.Text, "TypeError: ")
@@ -189,23 +190,23 @@ func TestBridgeConfigurationAndSecrets(t *testing.T) {
 	b, _ := newBridge(t)
 	ctx := ctxT(t, 20*time.Second)
 	cfg := map[string]any{"url": "http://127.0.0.1", "n": int64(2)}
-	out, err := b.Call(ctx, Call{Module: "mymod", Func: "with_config", Arguments: journal.NewObject("name", "a"),
+	out, err := b.Call(ctx, Call{Module: "mymod", Func: "with_config", Arguments: jsonvalue.NewObject("name", "a"),
 		Configuration: cfg, Secrets: map[string]any{"token": "s3cret"}})
 	require.NoError(t, err)
-	o := out.(*journal.Object)
-	assert.Equal(t, journal.NewObject("n", int64(2), "url", "http://127.0.0.1"), o.Value("configuration"))
-	assert.Equal(t, journal.NewObject("token", "s3cret"), o.Value("secrets"))
+	o := out.(*jsonvalue.Object)
+	assert.Equal(t, jsonvalue.NewObject("n", int64(2), "url", "http://127.0.0.1"), o.Value("configuration"))
+	assert.Equal(t, jsonvalue.NewObject("token", "s3cret"), o.Value("secrets"))
 
 	// No secrets on the provider: the function's default is used.
-	out, err = b.Call(ctx, Call{Module: "mymod", Func: "with_config", Arguments: journal.NewObject("name", "a"), Configuration: cfg})
+	out, err = b.Call(ctx, Call{Module: "mymod", Func: "with_config", Arguments: jsonvalue.NewObject("name", "a"), Configuration: cfg})
 	require.NoError(t, err)
-	assert.Nil(t, out.(*journal.Object).Value("secrets"))
+	assert.Nil(t, out.(*jsonvalue.Object).Value("secrets"))
 
 	// A function that does not declare them does not get them.
-	out, err = b.Call(ctx, Call{Module: "mymod", Func: "echo", Arguments: journal.NewObject("x", int64(1)),
+	out, err = b.Call(ctx, Call{Module: "mymod", Func: "echo", Arguments: jsonvalue.NewObject("x", int64(1)),
 		Configuration: cfg, Secrets: map[string]any{"token": "s3cret"}})
 	require.NoError(t, err)
-	assert.Equal(t, journal.NewObject("x", int64(1)), out)
+	assert.Equal(t, jsonvalue.NewObject("x", int64(1)), out)
 
 	out, err = b.Call(ctx, Call{Module: "mymod", Func: "config_only"})
 	require.NoError(t, err)
@@ -217,7 +218,7 @@ func TestBridgeEncodesLikeChaostoolkit(t *testing.T) {
 	ctx := ctxT(t, 20*time.Second)
 	out, err := b.Call(ctx, Call{Module: "mymod", Func: "special"})
 	require.NoError(t, err)
-	want := journal.NewObject(
+	want := jsonvalue.NewObject(
 		"when", "2026-12-01T07:30:00+00:00",
 		"day", "2026-12-01",
 		"amount", "12.50",
@@ -254,7 +255,7 @@ func TestBridgeTimeoutKillsTheCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = b.Call(ctx, Call{Module: "mymod", Func: "slow", Arguments: journal.NewObject("seconds", int64(30))})
+	_, err = b.Call(ctx, Call{Module: "mymod", Func: "slow", Arguments: jsonvalue.NewObject("seconds", int64(30))})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
@@ -265,7 +266,7 @@ func TestBridgeTimeoutKillsTheCall(t *testing.T) {
 	waitGone(t, pid, 5*time.Second)
 
 	// The next call runs in a fresh child.
-	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", "x")})
+	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", "x")})
 	require.NoError(t, err)
 	assert.Equal(t, `"x"`, out)
 	assert.Equal(t, 2, b.Starts())
@@ -283,16 +284,16 @@ func TestBridgeTimeoutSparesConcurrentCalls(t *testing.T) {
 	}
 	done := make(chan res, 1)
 	go func() {
-		out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "mymod", Func: "slow", Arguments: journal.NewObject("seconds", 1.5)})
+		out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "mymod", Func: "slow", Arguments: jsonvalue.NewObject("seconds", 1.5)})
 		done <- res{out, err}
 	}()
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err = b.Call(ctx, Call{Module: "mymod", Func: "slow", Arguments: journal.NewObject("seconds", int64(30))})
+	_, err = b.Call(ctx, Call{Module: "mymod", Func: "slow", Arguments: jsonvalue.NewObject("seconds", int64(30))})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	// New calls go to a new child while the old one finishes the other call.
-	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", int64(5))})
+	out, err := b.Call(ctxT(t, 20*time.Second), Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", int64(5))})
 	require.NoError(t, err)
 	assert.Equal(t, "5", out)
 	assert.NotEqual(t, first, b.PID())
@@ -316,7 +317,7 @@ func TestBridgeChildExitsAreFailures(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "python3 exited unexpectedly (exit status 7)")
 	waitGone(t, pid, 5*time.Second)
-	out, err := b.Call(ctx, Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", nil)})
+	out, err := b.Call(ctx, Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", nil)})
 	require.NoError(t, err)
 	assert.Equal(t, "null", out)
 }
@@ -326,10 +327,10 @@ func TestBridgeReplyOverTheLimit(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	pid, err := b.Ping(ctx)
 	require.NoError(t, err)
-	_, err = b.Call(ctx, Call{Module: "mymod", Func: "big", Arguments: journal.NewObject("size", int64(MaxReply+1))})
+	_, err = b.Call(ctx, Call{Module: "mymod", Func: "big", Arguments: jsonvalue.NewObject("size", int64(MaxReply+1))})
 	require.ErrorIs(t, err, ErrTooLarge)
 	assert.Contains(t, err.Error(), "more than 10 MiB")
-	out, err := b.Call(ctx, Call{Module: "mymod", Func: "big", Arguments: journal.NewObject("size", int64(5))})
+	out, err := b.Call(ctx, Call{Module: "mymod", Func: "big", Arguments: jsonvalue.NewObject("size", int64(5))})
 	require.NoError(t, err)
 	assert.Equal(t, "xxxxx", out)
 	assert.Equal(t, pid, b.PID(), "the child goes on")
@@ -443,7 +444,7 @@ func TestReadLineBound(t *testing.T) {
 }
 
 func TestEncodeLine(t *testing.T) {
-	line, err := encodeLine(map[string]any{"b": 1.0, "a": journal.NewObject("z", 2.5, "y", int64(3)), "c": []any{nil, "<"}})
+	line, err := encodeLine(map[string]any{"b": 1.0, "a": jsonvalue.NewObject("z", 2.5, "y", int64(3)), "c": []any{nil, "<"}})
 	require.NoError(t, err)
 	assert.Equal(t, `{"a":{"z":2.5,"y":3},"b":1.0,"c":[null,"\u003c"]}`+"\n", string(line))
 	assert.Equal(t, "1e+21", pyFloat(1e21))
@@ -454,7 +455,7 @@ func TestEncodeLine(t *testing.T) {
 func BenchmarkBridgeCall(b *testing.B) {
 	br, _ := newBridge(b)
 	ctx := context.Background()
-	call := Call{Module: "json", Func: "dumps", Arguments: journal.NewObject("obj", []any{int64(1), int64(2)})}
+	call := Call{Module: "json", Func: "dumps", Arguments: jsonvalue.NewObject("obj", []any{int64(1), int64(2)})}
 	if _, err := br.Call(ctx, call); err != nil {
 		b.Fatal(err)
 	}

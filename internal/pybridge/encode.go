@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // encodeLine writes v as one JSON line that Python's json module reads back with the same types:
@@ -30,7 +30,7 @@ func encodeValue(b *bytes.Buffer, v any) error {
 		b.WriteString(pyFloat(x))
 	case float32:
 		b.WriteString(pyFloat(float64(x)))
-	case *journal.Object:
+	case *jsonvalue.Object:
 		if x == nil {
 			b.WriteString("null")
 			return nil

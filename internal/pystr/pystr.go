@@ -14,11 +14,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Str returns Python's str(v) for a JSON value: a string is returned as is, everything else as
-// Repr. Maps other than *journal.Object have no order, so their keys are sorted.
+// Repr. Maps other than *jsonvalue.Object have no order, so their keys are sorted.
 func Str(v any) string {
 	if s, ok := v.(string); ok {
 		return s
@@ -70,7 +70,7 @@ func writeRepr(b *strings.Builder, v any) {
 			writeRepr(b, e)
 		}
 		b.WriteByte(']')
-	case *journal.Object:
+	case *jsonvalue.Object:
 		b.WriteByte('{')
 		for i, k := range x.Keys() {
 			if i > 0 {
@@ -272,7 +272,7 @@ func Truthy(v any) bool {
 		return x != 0
 	case []any:
 		return len(x) > 0
-	case *journal.Object:
+	case *jsonvalue.Object:
 		return x.Len() > 0
 	case map[string]any:
 		return len(x) > 0

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Expected strings were produced by CPython 3.11's repr()/str() on the same values.
@@ -70,7 +70,7 @@ func TestQuote(t *testing.T) {
 }
 
 func TestStr(t *testing.T) {
-	obj := journal.NewObject("b", 1.0, "a", []any{}, "c", journal.NewObject())
+	obj := jsonvalue.NewObject("b", 1.0, "a", []any{}, "c", jsonvalue.NewObject())
 	cases := []struct {
 		in   any
 		want string
@@ -85,15 +85,15 @@ func TestStr(t *testing.T) {
 		{42, "42"},
 		{1.0, "1.0"},
 		{[]any{int64(1), "two"}, "[1, 'two']"},
-		{[]any{int64(1), "two", nil, true, journal.NewObject("a", 1.0, "b", []any{})}, "[1, 'two', None, True, {'a': 1.0, 'b': []}]"},
-		{journal.NewObject("a", int64(1)), "{'a': 1}"},
+		{[]any{int64(1), "two", nil, true, jsonvalue.NewObject("a", 1.0, "b", []any{})}, "[1, 'two', None, True, {'a': 1.0, 'b': []}]"},
+		{jsonvalue.NewObject("a", int64(1)), "{'a': 1}"},
 		{obj, "{'b': 1.0, 'a': [], 'c': {}}"},
 		{map[string]any{"z": "x", "a": false}, "{'a': False, 'z': 'x'}"},
 		{[]string{"x", "it's"}, `['x', "it's"]`},
 		{map[string]string{"k": "v"}, "{'k': 'v'}"},
 		{[]any{"line\nbreak"}, `['line\nbreak']`},
 		{[]any{}, "[]"},
-		{journal.NewObject(), "{}"},
+		{jsonvalue.NewObject(), "{}"},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, Str(c.in), "Str(%#v)", c.in)
@@ -106,7 +106,7 @@ func TestReprString(t *testing.T) {
 }
 
 func BenchmarkStr(b *testing.B) {
-	v := []any{int64(1), "two", nil, true, journal.NewObject("a", 1.5, "b", []any{"x", 0.1})}
+	v := []any{int64(1), "two", nil, true, jsonvalue.NewObject("a", 1.5, "b", []any{"x", 0.1})}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = Str(v)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/chaostest/chaostest/internal/pyyaml"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func ExampleDecode() {
@@ -12,7 +12,7 @@ func ExampleDecode() {
 	if err != nil {
 		panic(err)
 	}
-	o := v.(*journal.Object)
+	o := v.(*jsonvalue.Object)
 	for _, k := range o.Keys() {
 		fmt.Printf("%s: %#v\n", k, o.Value(k))
 	}

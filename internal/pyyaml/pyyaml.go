@@ -1,5 +1,5 @@
 // Package pyyaml decodes YAML the way PyYAML's yaml.safe_load does (YAML 1.1), into the JSON-like
-// values of package journal, so a YAML experiment means to chaostest what it means to Chaos
+// values of package jsonvalue, so a YAML experiment means to chaostest what it means to Chaos
 // Toolkit.
 //
 // The YAML syntax is parsed by gopkg.in/yaml.v3; the meaning of scalars is PyYAML's:
@@ -17,7 +17,7 @@
 //   - mapping keys that are not strings become strings the way Python's json.dump writes them:
 //     true → "true", null → "null", 1 → "1", 1.5 → "1.5", .inf → "Infinity".
 //
-// Values are *journal.Object for mappings, []any for sequences, string, bool, nil, int64 for
+// Values are *jsonvalue.Object for mappings, []any for sequences, string, bool, nil, int64 for
 // integers (float64 when an integer does not fit in 64 bits) and float64 for floats.
 //
 // Known differences: the non-specific tag "!" is treated as no tag (PyYAML makes the scalar a
@@ -44,7 +44,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Decode parses one YAML document as yaml.safe_load does. An empty stream gives nil; a stream
@@ -85,7 +85,7 @@ func DecodeLimited(data []byte, maxValues int) (v any, err error) {
 		}
 		if strings.Contains(err.Error(), "exceeded max depth") {
 			// yaml.v3's own nesting limit (10 000, without a line), met before ours.
-			return nil, fmt.Errorf("yaml: mappings and sequences nest deeper than %d levels (the nesting limit)", journal.MaxDepth)
+			return nil, fmt.Errorf("yaml: mappings and sequences nest deeper than %d levels (the nesting limit)", jsonvalue.MaxDepth)
 		}
 		return nil, err
 	}
@@ -173,8 +173,8 @@ func (c *constructor) construct(n *yaml.Node) (any, error) {
 		}
 	}
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
-		if c.depth >= journal.MaxDepth {
-			return nil, errAt(n, "mappings and sequences nest deeper than %d levels (the nesting limit)", journal.MaxDepth)
+		if c.depth >= jsonvalue.MaxDepth {
+			return nil, errAt(n, "mappings and sequences nest deeper than %d levels (the nesting limit)", jsonvalue.MaxDepth)
 		}
 		c.depth++
 		defer func() { c.depth-- }()
@@ -313,7 +313,7 @@ func (c *constructor) mapping(n *yaml.Node) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &journal.Object{}
+	o := &jsonvalue.Object{}
 	// Python dict keys that compare equal are one key (True, 1 and 1.0 are the same key): the
 	// first spelling stays, the last value wins.
 	names := make(map[string]string, len(pairs))
@@ -343,7 +343,7 @@ func (c *constructor) mapping(n *yaml.Node) (any, error) {
 }
 
 func (c *constructor) set(n *yaml.Node) (any, error) {
-	o := &journal.Object{}
+	o := &jsonvalue.Object{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, _, err := c.key(n.Content[i])
 		if err != nil {
@@ -414,7 +414,7 @@ func (c *constructor) key(n *yaml.Node) (name, id string, err error) {
 		return pystr.Float(k), id, nil
 	case []any:
 		return "", "", errAt(n, "while constructing a mapping: found unhashable key (a list)")
-	case *journal.Object:
+	case *jsonvalue.Object:
 		return "", "", errAt(n, "while constructing a mapping: found unhashable key (a mapping)")
 	}
 	return "", "", errAt(n, "while constructing a mapping: found a key of unsupported type %T", v)

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // pyJSON writes v as Python's json.dumps(v, ensure_ascii=True, separators=(",", ":")) does, so
@@ -79,7 +79,7 @@ func writeJSON(b *strings.Builder, v any) {
 			writeJSON(b, e)
 		}
 		b.WriteByte(']')
-	case *journal.Object:
+	case *jsonvalue.Object:
 		b.WriteByte('{')
 		for i, k := range x.Keys() {
 			if i > 0 {
@@ -179,8 +179,8 @@ func TestDecodeMatchesPyYAML(t *testing.T) {
 func TestDecodeTypes(t *testing.T) {
 	v, err := Decode([]byte("i: 1\nf: 1.5\nb: yes\nn: ~\ns: x\nl: [1]\no: {a: 1}\n"))
 	require.NoError(t, err)
-	o, ok := v.(*journal.Object)
-	require.True(t, ok, "a mapping decodes to *journal.Object, got %T", v)
+	o, ok := v.(*jsonvalue.Object)
+	require.True(t, ok, "a mapping decodes to *jsonvalue.Object, got %T", v)
 	assert.Equal(t, []string{"i", "f", "b", "n", "s", "l", "o"}, o.Keys())
 	assert.Equal(t, int64(1), o.Value("i"))
 	assert.Equal(t, 1.5, o.Value("f"))
@@ -189,7 +189,7 @@ func TestDecodeTypes(t *testing.T) {
 	assert.True(t, o.Has("n"))
 	assert.Equal(t, "x", o.Value("s"))
 	assert.Equal(t, []any{int64(1)}, o.Value("l"))
-	assert.Equal(t, journal.NewObject("a", int64(1)), o.Value("o"))
+	assert.Equal(t, jsonvalue.NewObject("a", int64(1)), o.Value("o"))
 }
 
 func TestDecodeErrorsCarryLines(t *testing.T) {
@@ -296,7 +296,7 @@ probe:
 `
 	v, err := Decode([]byte(in))
 	require.NoError(t, err)
-	p := v.(*journal.Object).Value("probe").(*journal.Object)
+	p := v.(*jsonvalue.Object).Value("probe").(*jsonvalue.Object)
 	// PyYAML puts merged keys first, the last listed mapping's first, and earlier mappings and
 	// the mapping's own keys win.
 	assert.Equal(t, []string{"url", "verify", "timeout", "name"}, p.Keys())

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -256,7 +256,7 @@ func reply(r response) (any, error) {
 	if len(r.Output) == 0 {
 		return nil, nil
 	}
-	return journal.DecodeJSON(r.Output)
+	return jsonvalue.Decode(r.Output)
 }
 
 // remotePanic is a panic of a function in the helper, raised again in the CLI.

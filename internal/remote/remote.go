@@ -20,7 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // request is one line the CLI sends. Values are JSON text, decoded with journal's conventions
@@ -63,13 +63,13 @@ func decodeMap(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	v, err := journal.DecodeJSON(raw)
+	v, err := jsonvalue.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	o, ok := v.(*journal.Object)
+	o, ok := v.(*jsonvalue.Object)
 	if !ok {
-		return nil, fmt.Errorf("expected a JSON object, got %s", journal.TypeName(v))
+		return nil, fmt.Errorf("expected a JSON object, got %s", jsonvalue.TypeName(v))
 	}
 	m := make(map[string]any, o.Len())
 	for _, k := range o.Keys() {

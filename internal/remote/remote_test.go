@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -63,15 +63,15 @@ func newTestClient(t *testing.T, version string) *Client {
 func TestCallsGoThroughAHelperProcess(t *testing.T) {
 	c := newTestClient(t, "v-test")
 	var logs []string
-	env := provider.Env{Activity: "a", Configuration: map[string]any{"k": journal.NewObject("x", int64(1))},
+	env := provider.Env{Activity: "a", Configuration: map[string]any{"k": jsonvalue.NewObject("x", int64(1))},
 		Secrets: map[string]any{"s": "pw"}, Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
 	out, err := c.Call(context.Background(), "remotetest.echo", env, map[string]any{"text": "hi"})
 	require.NoError(t, err)
-	o, ok := out.(*journal.Object)
+	o, ok := out.(*jsonvalue.Object)
 	require.True(t, ok, "%T", out)
 	assert.Equal(t, []string{"config", "count", "secret", "text"}, o.Keys(), "a Go map comes back as the engine normalises it: sorted keys")
 	assert.Equal(t, int64(2), o.Value("count"), "defaults bound in the helper, integers as int64")
-	assert.Equal(t, int64(1), o.Value("config").(*journal.Object).Value("x"))
+	assert.Equal(t, int64(1), o.Value("config").(*jsonvalue.Object).Value("x"))
 	assert.Equal(t, "pw", o.Value("secret"))
 	assert.Equal(t, []string{"echoing hi"}, logs)
 

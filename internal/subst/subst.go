@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // Scope is one secret scope of a run: its name and its values.
@@ -18,11 +18,11 @@ type Scope struct {
 
 // SecretScopes lists the forms Value accepts for the secret scopes:
 //   - []Scope, in declaration order (the order Chaos Toolkit looks names up in);
-//   - *journal.Object mapping scope names to *journal.Object or map[string]any values, in its
+//   - *jsonvalue.Object mapping scope names to *jsonvalue.Object or map[string]any values, in its
 //     key order;
 //   - map[string]map[string]any, which has no order: its scopes are searched by sorted name.
 type SecretScopes interface {
-	[]Scope | *journal.Object | map[string]map[string]any
+	[]Scope | *jsonvalue.Object | map[string]map[string]any
 }
 
 // OrderScopes returns the scopes of all in the given order; scopes of all not named in order
@@ -58,7 +58,7 @@ type lookup struct {
 // scopeValues is one secret scope, held as a map or as an ordered object.
 type scopeValues struct {
 	m map[string]any
-	o *journal.Object
+	o *jsonvalue.Object
 }
 
 func newLookup[S SecretScopes](configuration map[string]any, secrets S) *lookup {
@@ -68,10 +68,10 @@ func newLookup[S SecretScopes](configuration map[string]any, secrets S) *lookup 
 		for _, sc := range s {
 			l.scopes = append(l.scopes, scopeValues{m: sc.Values})
 		}
-	case *journal.Object:
+	case *jsonvalue.Object:
 		for _, k := range s.Keys() {
 			switch v := s.Value(k).(type) {
-			case *journal.Object:
+			case *jsonvalue.Object:
 				l.scopes = append(l.scopes, scopeValues{o: v})
 			case map[string]any:
 				l.scopes = append(l.scopes, scopeValues{m: v})
@@ -102,7 +102,7 @@ func (l *lookup) get(name string) (any, bool) {
 }
 
 // substitute is chaoslib's substitute(data, configuration, secrets): Python
-// string.Template.safe_substitute on every string of v, walking *journal.Object, map[string]any
+// string.Template.safe_substitute on every string of v, walking *jsonvalue.Object, map[string]any
 // and []any, and returning copies. A string that is exactly "${name}" with name defined becomes
 // the value itself (a copy of it), whatever its type; otherwise each $name, ${name} is replaced
 // by Python's str() of its value, "$$" by "$", and anything else is left as is.
@@ -114,11 +114,11 @@ func (l *lookup) value(v any) any {
 	switch x := v.(type) {
 	case string:
 		return l.str(x)
-	case *journal.Object:
+	case *jsonvalue.Object:
 		if x == nil {
 			return x
 		}
-		o := &journal.Object{}
+		o := &jsonvalue.Object{}
 		for _, k := range x.Keys() {
 			o.Set(k, l.value(x.Value(k)))
 		}
@@ -154,7 +154,7 @@ func (l *lookup) str(s string) any {
 	// Whole-value rule: the template pattern fully matches "${name}" and name is defined.
 	if len(s) >= 4 && s[0] == '$' && s[1] == '{' && s[len(s)-1] == '}' && identLen(s[2:]) == len(s)-3 {
 		if v, ok := l.get(s[2 : len(s)-1]); ok {
-			return journal.CloneValue(v)
+			return jsonvalue.Clone(v)
 		}
 	}
 	var b strings.Builder

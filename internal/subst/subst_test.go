@@ -6,13 +6,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func substScopes() (map[string]any, []Scope) {
 	cfg := map[string]any{
 		"name": "web", "port": int64(8080), "flag": true, "none": nil,
-		"lst": []any{int64(1), "two"}, "d": journal.NewObject("a", int64(1)), "f": 1.0, "Up_1": "U",
+		"lst": []any{int64(1), "two"}, "d": jsonvalue.NewObject("a", int64(1)), "f": 1.0, "Up_1": "U",
 	}
 	scopes := []Scope{
 		{Name: "first", Values: map[string]any{"token": "s3cr3t", "port": int64(1)}},
@@ -34,7 +34,7 @@ func TestSubstituteStrings(t *testing.T) {
 		{"${flag}", true},
 		{"${none}", nil},
 		{"${lst}", []any{int64(1), "two"}},
-		{"${d}", journal.NewObject("a", int64(1))},
+		{"${d}", jsonvalue.NewObject("a", int64(1))},
 		{"${f}", 1.0},
 		{"$name", "web"},
 		{"$port", "8080"},
@@ -86,8 +86,8 @@ func TestSubstituteScopeOrder(t *testing.T) {
 	// Configuration beats secrets.
 	assert.Equal(t, "config", Value("${shared}", cfg, []Scope{{Name: "s", Values: map[string]any{"shared": "secret"}}}))
 
-	// *journal.Object keeps its key order too, with object or map values.
-	obj := journal.NewObject("zeta", journal.NewObject("both", "from-z"), "alpha", second)
+	// *jsonvalue.Object keeps its key order too, with object or map values.
+	obj := jsonvalue.NewObject("zeta", jsonvalue.NewObject("both", "from-z"), "alpha", second)
 	assert.Equal(t, "from-z", Value("${both}", cfg, obj))
 	assert.Equal(t, "a-scope", Value("${only2}", cfg, obj))
 
@@ -105,24 +105,24 @@ func TestSubstituteScopeOrder(t *testing.T) {
 
 func TestSubstituteWalksContainersAndCopies(t *testing.T) {
 	cfg, scopes := substScopes()
-	inner := journal.NewObject("url", "http://$name:${port}/", "n", int64(3))
-	in := journal.NewObject(
+	inner := jsonvalue.NewObject("url", "http://$name:${port}/", "n", int64(3))
+	in := jsonvalue.NewObject(
 		"title", "${name}",
 		"args", inner,
 		"list", []any{"${port}", []any{"${flag}", "x$flag"}, int64(5), nil, true},
 		"map", map[string]any{"k": "${lst}"},
 		"empty", []any{},
-		"emptyobj", journal.NewObject(),
+		"emptyobj", jsonvalue.NewObject(),
 		"num", 1.5,
 	)
 	before, err := in.MarshalJSON()
 	require.NoError(t, err)
 
-	out, ok := Value(in, cfg, scopes).(*journal.Object)
+	out, ok := Value(in, cfg, scopes).(*jsonvalue.Object)
 	require.True(t, ok)
 	assert.Equal(t, in.Keys(), out.Keys(), "key order kept")
 	assert.Equal(t, "web", out.Value("title"))
-	assert.Equal(t, journal.NewObject("url", "http://web:8080/", "n", int64(3)), out.Value("args"))
+	assert.Equal(t, jsonvalue.NewObject("url", "http://web:8080/", "n", int64(3)), out.Value("args"))
 	// Nested lists stay nested (chaoslib >= 1.32 appends, it no longer flattens).
 	assert.Equal(t, []any{int64(8080), []any{true, "xTrue"}, int64(5), nil, true}, out.Value("list"))
 	assert.Equal(t, map[string]any{"k": []any{int64(1), "two"}}, out.Value("map"))
@@ -134,9 +134,9 @@ func TestSubstituteWalksContainersAndCopies(t *testing.T) {
 	assert.Equal(t, string(before), string(after), "the input must not change")
 
 	// A whole-value result is a copy: changing it leaves the configuration alone.
-	d := Value("${d}", cfg, scopes).(*journal.Object)
+	d := Value("${d}", cfg, scopes).(*jsonvalue.Object)
 	d.Set("a", int64(2))
-	assert.Equal(t, int64(1), cfg["d"].(*journal.Object).Value("a"))
+	assert.Equal(t, int64(1), cfg["d"].(*jsonvalue.Object).Value("a"))
 
 	// Results are not substituted again.
 	cfg2 := map[string]any{"a": "${b}", "b": "B"}
@@ -151,9 +151,9 @@ func TestSubstituteWalksContainersAndCopies(t *testing.T) {
 
 func BenchmarkSubstitute(b *testing.B) {
 	cfg, scopes := substScopes()
-	in := journal.NewObject(
+	in := jsonvalue.NewObject(
 		"url", "http://${name}:${port}/health",
-		"arguments", journal.NewObject("label_selector", "app=$name", "qty", "${port}", "ns", "default"),
+		"arguments", jsonvalue.NewObject("label_selector", "app=$name", "qty", "${port}", "ns", "default"),
 		"headers", []any{"X-Token: ${token}", "plain"},
 	)
 	b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +29,7 @@ func TestMatchSnapshotIgnoresVolatileParts(t *testing.T) {
 	j := read(t, "chaostest-completed.json")
 	j.Node = "another-host"
 	j.Start = "2030-01-01T00:00:00.000000+00:00"
-	j.Run[0].Output = []any{journal.NewObject("name", "greeter-5b6c7d8f9-q2w4z", "namespace", "default", "uid", "9f4e28ba-2fa1-11d2-883f-0016d3cca400")}
+	j.Run[0].Output = []any{jsonvalue.NewObject("name", "greeter-5b6c7d8f9-q2w4z", "namespace", "default", "uid", "9f4e28ba-2fa1-11d2-883f-0016d3cca400")}
 	// The stored snapshot was taken from the journal as it is in testdata.
 	MatchSnapshot(t, j)
 	want, err := Snapshot(read(t, "chaostest-completed.json"))

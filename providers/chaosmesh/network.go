@@ -43,7 +43,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/chaostest/chaostest/agent/v1alpha1"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/k8s"
 )
@@ -357,7 +357,7 @@ func kv(arg string, v any) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%s: expected a string \"key=value,...\" or a mapping, got %s", arg, journal.TypeName(v))
+	return nil, fmt.Errorf("%s: expected a string \"key=value,...\" or a mapping, got %s", arg, jsonvalue.TypeName(v))
 }
 
 // buildSpec fills the selection part of spec as chaosk8s's add_common_spec does.
@@ -562,7 +562,7 @@ func objectValue(u *unstructured.Unstructured) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return journal.DecodeJSON(b)
+	return jsonvalue.Decode(b)
 }
 
 func toValue(v any) (any, error) {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/k8s"
 )
@@ -102,11 +102,11 @@ func TestLeaseSetting(t *testing.T) {
 
 func TestGoAPIJournalsThePythonProvider(t *testing.T) {
 	a := SetLoss(nil, "lossy", 12.5, In("demo"), Labels("app=server"), All(), Direction("both"))
-	prov := a.Object().Value("provider").(*journal.Object)
+	prov := a.Object().Value("provider").(*jsonvalue.Object)
 	assert.Equal(t, "python", prov.Value("type"))
 	assert.Equal(t, "chaosk8s.chaosmesh.network.actions", prov.Value("module"))
 	assert.Equal(t, "set_loss", prov.Value("func"))
-	args := prov.Value("arguments").(*journal.Object)
+	args := prov.Value("arguments").(*jsonvalue.Object)
 	assert.Equal(t, "12.5", args.Value("loss"))
 	assert.Equal(t, "all", args.Value("mode"))
 	assert.Equal(t, "both", args.Value("direction"))

@@ -9,7 +9,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -21,12 +21,12 @@ import (
 // The provider object a Call writes is exactly what an experiment file would hold
 // ({"type": "http", "url": ..., "timeout": 3}), so the journal reads the same either way.
 type Call struct {
-	p *journal.Object
+	p *jsonvalue.Object
 }
 
 // Get returns a GET request for url: {"type": "http", "url": url}.
 func Get(url string) *Call {
-	return &Call{p: journal.NewObject("type", TypeName, "url", url)}
+	return &Call{p: jsonvalue.NewObject("type", TypeName, "url", url)}
 }
 
 // Post returns a POST request for url. Arguments are sent as a form unless a
@@ -46,9 +46,9 @@ func Request(method, url string) *Call {
 // Header sets a request header. The provider's "Content-Type" key decides between a JSON and a
 // form body, so spell it that way.
 func (c *Call) Header(name, value string) *Call {
-	h, _ := c.p.Value("headers").(*journal.Object)
+	h, _ := c.p.Value("headers").(*jsonvalue.Object)
 	if h == nil {
-		h = &journal.Object{}
+		h = &jsonvalue.Object{}
 		c.p.Set("headers", h)
 	}
 	h.Set(name, value)
@@ -62,7 +62,7 @@ func (c *Call) Arguments(args map[string]any) *Call {
 	if err != nil {
 		panic(fmt.Sprintf("http.Call.Arguments: arguments are not JSON: %v", err))
 	}
-	v, err := journal.DecodeJSON(b)
+	v, err := jsonvalue.Decode(b)
 	if err != nil {
 		panic(fmt.Sprintf("http.Call.Arguments: %v", err))
 	}
@@ -99,7 +99,7 @@ func (c *Call) MaxRetries(n int) *Call {
 var _ chaostest.Step = (*Call)(nil)
 
 // Object returns a copy of the provider object the call describes.
-func (c *Call) Object() *journal.Object { return c.p.Clone() }
+func (c *Call) Object() *jsonvalue.Object { return c.p.Clone() }
 
 // Activity returns a probe running this request. Each call returns a new activity with its own
 // copy of the provider.
@@ -116,10 +116,10 @@ func (c *Call) Want(tolerance any) *chaostest.Activity { return c.Activity().Wan
 
 // Do sends the request now, outside any experiment, and returns its output
 // {status, headers, body}. Errors are those of Run.
-func (c *Call) Do(ctx context.Context) (*journal.Object, error) {
+func (c *Call) Do(ctx context.Context) (*jsonvalue.Object, error) {
 	out, err := Run(ctx, provider.Env{}, c.p)
 	if err != nil {
 		return nil, err
 	}
-	return out.(*journal.Object), nil
+	return out.(*jsonvalue.Object), nil
 }

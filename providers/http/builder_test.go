@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaostest/chaostest/chaostest"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/providers/http"
 )
 
@@ -54,8 +54,8 @@ func TestBuilderActivity(t *testing.T) {
 
 	c := http.Get("http://h/")
 	a1, a2 := c.Activity(), c.Named("second")
-	a1.Object().Value("provider").(*journal.Object).Set("url", "changed")
-	assert.Equal(t, "http://h/", a2.Object().Value("provider").(*journal.Object).Value("url"), "activities must not share their provider")
+	a1.Object().Value("provider").(*jsonvalue.Object).Set("url", "changed")
+	assert.Equal(t, "http://h/", a2.Object().Value("provider").(*jsonvalue.Object).Value("url"), "activities must not share their provider")
 	assert.Equal(t, "http://h/", c.Object().Value("url"))
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	_ "github.com/chaostest/chaostest/providers/process"
 )
 
@@ -59,7 +60,7 @@ func TestThroughTheEngine(t *testing.T) {
 	require.NotNil(t, j.SteadyStates.Before)
 	assert.True(t, j.SteadyStates.Before.SteadyStateMet)
 	require.Len(t, j.SteadyStates.Before.Probes, 2)
-	out, ok := j.SteadyStates.Before.Probes[0].Output.(*journal.Object)
+	out, ok := j.SteadyStates.Before.Probes[0].Output.(*jsonvalue.Object)
 	require.True(t, ok, "http output is %T", j.SteadyStates.Before.Probes[0].Output)
 	assert.Equal(t, int64(200), out.Value("status"))
 
@@ -69,7 +70,7 @@ func TestThroughTheEngine(t *testing.T) {
 	assert.Contains(t, j.Run[0].Exception[len(j.Run[0].Exception)-1],
 		"chaoslib.exceptions.ActivityFailed: failed to connect to "+refused+": dial tcp")
 	assert.Equal(t, journal.RunSucceeded, j.Run[1].Status, "a non-zero exit is not a failure")
-	assert.Equal(t, int64(3), j.Run[1].Output.(*journal.Object).Value("status"))
+	assert.Equal(t, int64(3), j.Run[1].Output.(*jsonvalue.Object).Value("status"))
 	assert.Equal(t, journal.RunFailed, j.Run[2].Status)
 	require.NotEmpty(t, j.Run[2].Exception)
 	assert.Equal(t, "chaoslib.exceptions.ActivityFailed: process activity took too long to complete\n",

@@ -92,7 +92,7 @@ import (
 	"github.com/chaostest/chaostest/internal/capped"
 	"github.com/chaostest/chaostest/internal/pystr"
 	"github.com/chaostest/chaostest/internal/reuse"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -106,12 +106,12 @@ func init() {
 // Validate checks an http provider object as chaoslib's validate_http_activity does: it must
 // have a (truthy) url, and headers, when given, must be a mapping. activity is unused; it is
 // there to match provider.ProviderType.
-func Validate(prov *journal.Object, activity string) error {
+func Validate(prov *jsonvalue.Object, activity string) error {
 	if !pyTruthy(prov.Value("url")) {
 		return errors.New("a HTTP activity must have a URL")
 	}
 	if h := prov.Value("headers"); pyTruthy(h) {
-		if _, ok := h.(*journal.Object); !ok {
+		if _, ok := h.(*jsonvalue.Object); !ok {
 			return errors.New("a HTTP activities expect headers as a mapping")
 		}
 	}
@@ -123,7 +123,7 @@ type request struct {
 	url     string // the substituted url, as given (used in error messages)
 	target  string // url with the query string added
 	method  string
-	headers *journal.Object // substituted provider headers, nil when none
+	headers *jsonvalue.Object // substituted provider headers, nil when none
 	body    []byte
 	hasBody bool
 	ctype   string // Content-Type to add when the provider sets none
@@ -136,9 +136,9 @@ type request struct {
 }
 
 // Run executes an http provider object: it substitutes the keys Chaos Toolkit substitutes,
-// sends the request and returns {status, headers, body} as an ordered *journal.Object. See the
+// sends the request and returns {status, headers, body} as an ordered *jsonvalue.Object. See the
 // package documentation for the rules and the errors.
-func Run(ctx context.Context, env provider.Env, prov *journal.Object) (any, error) {
+func Run(ctx context.Context, env provider.Env, prov *jsonvalue.Object) (any, error) {
 	req, err := prepare(env, prov)
 	if err != nil {
 		return nil, err
@@ -152,18 +152,18 @@ func crashf(format string, args ...any) error {
 
 // prepare reads and checks the provider object in the order requests does: url, headers, body,
 // scheme, TLS settings, timeout.
-func prepare(env provider.Env, p *journal.Object) (*request, error) {
+func prepare(env provider.Env, p *jsonvalue.Object) (*request, error) {
 	r := &request{method: "GET"}
 	rawURL := env.Substitute(p.Value("url"))
 	u, ok := rawURL.(string)
 	if !ok {
-		return nil, crashf("Invalid URL %s: the url must be a string, not %s", pystr.Repr(rawURL), journal.TypeName(rawURL))
+		return nil, crashf("Invalid URL %s: the url must be a string, not %s", pystr.Repr(rawURL), jsonvalue.TypeName(rawURL))
 	}
 	r.url = u
 	if m, ok := p.Get("method"); ok {
 		s, isStr := m.(string)
 		if !isStr {
-			return nil, crashf("http method must be a string, not %s %s", journal.TypeName(m), pystr.Repr(m))
+			return nil, crashf("http method must be a string, not %s %s", jsonvalue.TypeName(m), pystr.Repr(m))
 		}
 		r.method = strings.ToUpper(s)
 	}
@@ -211,10 +211,10 @@ func prepare(env provider.Env, p *journal.Object) (*request, error) {
 
 	// Headers (prepare_headers): values must be strings; null removes a header.
 	if h := env.Substitute(p.Value("headers")); h != nil {
-		obj, ok := h.(*journal.Object)
+		obj, ok := h.(*jsonvalue.Object)
 		if !ok {
 			if pyTruthy(h) {
-				return nil, crashf("http headers must be a mapping, not %s %s", journal.TypeName(h), pystr.Repr(h))
+				return nil, crashf("http headers must be a mapping, not %s %s", jsonvalue.TypeName(h), pystr.Repr(h))
 			}
 		} else {
 			for _, k := range obj.Keys() {
@@ -286,7 +286,7 @@ func prepare(env provider.Env, p *journal.Object) (*request, error) {
 		case bool:
 			r.retries = 1
 		default:
-			return nil, crashf("max_retries must be an integer, not %s %s", journal.TypeName(mr), pystr.Repr(mr))
+			return nil, crashf("max_retries must be an integer, not %s %s", jsonvalue.TypeName(mr), pystr.Repr(mr))
 		}
 	}
 
@@ -325,7 +325,7 @@ func pyTypeName(v any) string {
 }
 
 // tlsConfig returns the TLS settings for verify_tls: a bool, or a CA bundle path.
-func tlsConfig(p *journal.Object) (*tls.Config, error) {
+func tlsConfig(p *jsonvalue.Object) (*tls.Config, error) {
 	v, ok := p.Get("verify_tls")
 	if !ok || v == nil {
 		v = true
@@ -455,7 +455,7 @@ func encodeParams(v any) (string, error) {
 		return "", nil
 	case string:
 		return x, nil
-	case *journal.Object:
+	case *jsonvalue.Object:
 		for _, k := range x.Keys() {
 			pairs = append(pairs, [2]any{k, x.Value(k)})
 		}
@@ -485,7 +485,7 @@ func encodeParams(v any) (string, error) {
 		switch vs := kv[1].(type) {
 		case []any:
 			items = vs
-		case *journal.Object:
+		case *jsonvalue.Object:
 			for _, key := range vs.Keys() {
 				items = append(items, key)
 			}
@@ -499,7 +499,7 @@ func encodeParams(v any) (string, error) {
 				for _, e := range y {
 					add(k, pystr.Str(e))
 				}
-			case *journal.Object:
+			case *jsonvalue.Object:
 				for _, key := range y.Keys() {
 					add(k, key)
 				}
@@ -812,7 +812,7 @@ func (r *request) output(ctx context.Context, resp *nethttp.Response, conn *head
 			return nil, fmt.Errorf("failed to connect to %s: %w", r.url, err)
 		}
 	}
-	headers := &journal.Object{}
+	headers := &jsonvalue.Object{}
 	keys := make([]string, 0, len(resp.Header)+1)
 	for k := range resp.Header {
 		keys = append(keys, k)
@@ -837,7 +837,7 @@ func (r *request) output(ctx context.Context, resp *nethttp.Response, conn *head
 	var body any
 	if cut {
 		body = decodeText(content, ct) // a cut JSON body is kept as its text
-		out := journal.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body)
+		out := jsonvalue.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body)
 		size := int64(-1)
 		if !decodedCut && len(resp.Header.Values("Content-Encoding")) == 0 && resp.ContentLength > 0 {
 			size = resp.ContentLength
@@ -846,14 +846,14 @@ func (r *request) output(ctx context.Context, resp *nethttp.Response, conn *head
 		return out, nil
 	}
 	if ct == "application/json" {
-		body, err = journal.DecodeJSON(content)
+		body, err = jsonvalue.Decode(content)
 		if err != nil {
 			return nil, crashf("the response of %s says application/json but its body is not JSON: %v", r.url, err)
 		}
 	} else {
 		body = decodeText(content, ct)
 	}
-	return journal.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body), nil
+	return jsonvalue.NewObject("status", int64(resp.StatusCode), "headers", headers, "body", body), nil
 }
 
 // decodeContent undoes the gzip and deflate Content-Encodings urllib3 decodes, last applied

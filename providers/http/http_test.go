@@ -28,14 +28,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 // provider parses a provider object written as JSON, with fmt verbs filled from args.
-func provObj(t testing.TB, format string, args ...any) *journal.Object {
+func provObj(t testing.TB, format string, args ...any) *jsonvalue.Object {
 	t.Helper()
-	var o journal.Object
+	var o jsonvalue.Object
 	require.NoError(t, json.Unmarshal([]byte(fmt.Sprintf(format, args...)), &o))
 	return &o
 }
@@ -49,15 +49,15 @@ func toJSON(t testing.TB, v any) string {
 }
 
 // run runs a provider object with an empty environment.
-func run(t testing.TB, p *journal.Object) (*journal.Object, error) {
+func run(t testing.TB, p *jsonvalue.Object) (*jsonvalue.Object, error) {
 	t.Helper()
 	out, err := Run(context.Background(), provider.Env{}, p)
 	if err != nil {
 		require.Nil(t, out, "a failed run must return no output")
 		return nil, err
 	}
-	o, ok := out.(*journal.Object)
-	require.True(t, ok, "output is %T, want *journal.Object", out)
+	o, ok := out.(*jsonvalue.Object)
+	require.True(t, ok, "output is %T, want *jsonvalue.Object", out)
 	return o, nil
 }
 
@@ -215,14 +215,14 @@ func TestOutput(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"status", "headers", "body"}, out.Keys())
 			assert.Equal(t, tt.status, out.Value("status"))
-			assert.IsType(t, &journal.Object{}, out.Value("headers"))
+			assert.IsType(t, &jsonvalue.Object{}, out.Value("headers"))
 			switch {
 			case tt.path == "/redirect":
-				body, ok := out.Value("body").(*journal.Object)
+				body, ok := out.Value("body").(*jsonvalue.Object)
 				require.True(t, ok, "body is %T", out.Value("body"))
 				assert.Equal(t, "from=redirect", body.Value("query"))
 			case tt.wantJSON:
-				_, isObj := out.Value("body").(*journal.Object)
+				_, isObj := out.Value("body").(*jsonvalue.Object)
 				assert.True(t, isObj, "body is %T, want a parsed JSON object", out.Value("body"))
 				assert.Equal(t, tt.wantBody, toJSON(t, out.Value("body")))
 			default:
@@ -236,7 +236,7 @@ func TestResponseHeaders(t *testing.T) {
 	srv := newServer(t)
 	out, err := run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/headers"))
 	require.NoError(t, err)
-	h := out.Value("headers").(*journal.Object)
+	h := out.Value("headers").(*jsonvalue.Object)
 	// Names keep the server's spelling, as requests keeps them; they are sorted by name.
 	assert.Equal(t, []string{"Content-Length", "Content-Type", "Date", "Set-Cookie", "x-lower-case"}, h.Keys())
 	assert.Equal(t, "kept", h.Value("x-lower-case"))
@@ -245,7 +245,7 @@ func TestResponseHeaders(t *testing.T) {
 
 	out, err = run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/gzip"))
 	require.NoError(t, err)
-	h = out.Value("headers").(*journal.Object)
+	h = out.Value("headers").(*jsonvalue.Object)
 	assert.Equal(t, "gzip", h.Value("Content-Encoding"), "the server's Content-Encoding is kept, as requests keeps it")
 }
 
@@ -284,7 +284,7 @@ func TestRequestShape(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := run(t, provObj(t, tt.provider, echo))
 			require.NoError(t, err)
-			got := out.Value("body").(*journal.Object)
+			got := out.Value("body").(*jsonvalue.Object)
 			assert.Equal(t, tt.method, got.Value("method"))
 			assert.Equal(t, tt.query, got.Value("query"))
 			assert.Equal(t, tt.body, got.Value("body"))
@@ -297,19 +297,19 @@ func TestRequestHeaders(t *testing.T) {
 	srv := newServer(t)
 	out, err := run(t, provObj(t, `{"type":"http","url":%q,"headers":{"X-Token":"s3cret","Accept":"text/plain","User-Agent":null}}`, srv.URL+"/echo"))
 	require.NoError(t, err)
-	got := out.Value("body").(*journal.Object)
+	got := out.Value("body").(*jsonvalue.Object)
 	assert.Equal(t, "s3cret", got.Value("x_token"))
 	assert.Equal(t, []any{"text/plain"}, got.Value("accept"), "a provider header replaces the default")
 	assert.Nil(t, got.Value("user_agent"), "a null header removes it")
 
 	out, err = run(t, provObj(t, `{"type":"http","url":%q}`, srv.URL+"/echo"))
 	require.NoError(t, err)
-	got = out.Value("body").(*journal.Object)
+	got = out.Value("body").(*jsonvalue.Object)
 	assert.Equal(t, []any{"*/*"}, got.Value("accept"), "requests sends Accept: */* by default")
 
 	out, err = run(t, provObj(t, `{"type":"http","url":%q,"headers":{"Host":"example.test"}}`, srv.URL+"/echo"))
 	require.NoError(t, err)
-	assert.Equal(t, "example.test", out.Value("body").(*journal.Object).Value("host"))
+	assert.Equal(t, "example.test", out.Value("body").(*jsonvalue.Object).Value("host"))
 }
 
 // newTLSServer starts a loopback HTTPS server with a certificate no client trusts by default.
@@ -624,7 +624,7 @@ func TestSubstitution(t *testing.T) {
 	before := toJSON(t, p)
 	out, err := Run(context.Background(), env, p)
 	require.NoError(t, err)
-	got := out.(*journal.Object).Value("body").(*journal.Object)
+	got := out.(*jsonvalue.Object).Value("body").(*jsonvalue.Object)
 	assert.Equal(t, "POST", got.Value("method"))
 	assert.Equal(t, "s3cret", got.Value("x_token"))
 	assert.Equal(t, "n=42&s=n%3D42", got.Value("body"))
@@ -634,7 +634,7 @@ func TestSubstitution(t *testing.T) {
 	p = provObj(t, `{"type":"http","url":"%s/echo","arguments":{"n":"${n}"}}`, srv.URL)
 	out, err = Run(context.Background(), provider.Env{}, p)
 	require.NoError(t, err)
-	assert.Equal(t, "n=%24%7Bn%7D", out.(*journal.Object).Value("body").(*journal.Object).Value("query"))
+	assert.Equal(t, "n=%24%7Bn%7D", out.(*jsonvalue.Object).Value("body").(*jsonvalue.Object).Value("query"))
 }
 
 func TestEncodeParams(t *testing.T) {
@@ -649,7 +649,7 @@ func TestEncodeParams(t *testing.T) {
 		{`[["a",1],["b",null],["c","x"]]`, "a=1&c=x"},
 	}
 	for _, tt := range tests {
-		v, err := journal.DecodeJSON([]byte(tt.in))
+		v, err := jsonvalue.Decode([]byte(tt.in))
 		require.NoError(t, err)
 		got, err := encodeParams(v)
 		require.NoError(t, err, tt.in)
@@ -670,7 +670,7 @@ func TestPyJSON(t *testing.T) {
 		{`{}`, `{}`},
 	}
 	for _, tt := range tests {
-		v, err := journal.DecodeJSON([]byte(tt.in))
+		v, err := jsonvalue.Decode([]byte(tt.in))
 		require.NoError(t, err)
 		var b strings.Builder
 		require.NoError(t, pyJSON(&b, v))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -94,12 +95,12 @@ func TestOutputCapped(t *testing.T) {
 	for i, want := range []string{"a", "a", `["`, "z"} {
 		rec := j.Run[i]
 		require.Equal(t, journal.RunSucceeded, rec.Status, rec.Name())
-		out := rec.Output.(*journal.Object)
+		out := rec.Output.(*jsonvalue.Object)
 		body, ok := out.Value("body").(string)
 		require.True(t, ok, "%s: body is %T", rec.Name(), out.Value("body"))
 		assert.Len(t, body, provider.MaxOutputSize, rec.Name())
 		assert.True(t, strings.HasPrefix(body, want), rec.Name())
-		info := out.Value(provider.OutputTruncatedKey).(*journal.Object).Value("body").(*journal.Object)
+		info := out.Value(provider.OutputTruncatedKey).(*jsonvalue.Object).Value("body").(*jsonvalue.Object)
 		assert.Equal(t, int64(provider.MaxOutputSize), info.Value("kept"), rec.Name())
 		if rec.Name() == "length" {
 			assert.Equal(t, int64(big), info.Value("size"))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // outageServer answers 200 "ok" on every path but /outage, which starts an outage: for the
@@ -83,7 +84,7 @@ func oneMillisecondOutages(t testing.TB, n int) (caught int, worstGap time.Durat
 			if st.SteadyStateMet {
 				continue
 			}
-			assert.Equal(t, int64(500), st.Probes[0].Output.(*journal.Object).Value("status"), "run %d", i)
+			assert.Equal(t, int64(500), st.Probes[0].Output.(*jsonvalue.Object).Value("status"), "run %d", i)
 		}
 		for k := 1; k < len(j.SteadyStates.During); k++ {
 			assert.False(t, journal.SameOutcome(j.SteadyStates.During[k-1], j.SteadyStates.During[k]),

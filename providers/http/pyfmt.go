@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // pyTruthy reports whether a JSON value is true in Python: not None, False, 0, "", [] or {}.
@@ -45,7 +45,7 @@ func pyJSON(b *strings.Builder, v any) error {
 			}
 		}
 		b.WriteByte(']')
-	case *journal.Object:
+	case *jsonvalue.Object:
 		b.WriteByte('{')
 		for i, k := range x.Keys() {
 			if i > 0 {
@@ -64,7 +64,7 @@ func pyJSON(b *strings.Builder, v any) error {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		o := &journal.Object{}
+		o := &jsonvalue.Object{}
 		for _, k := range keys {
 			o.Set(k, x[k])
 		}

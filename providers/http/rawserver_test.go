@@ -15,6 +15,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -52,11 +53,11 @@ func TestHeaderNamesKeepTheServerSpelling(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-type: application/json\r\nx-request-id: a\r\nX-REQUEST-ID: b\r\nContent-Length: 8\r\n\r\n{\"a\": 1}", false)
 	out, err := run(t, provObj(t, `{"type":"http","url":%q}`, u))
 	require.NoError(t, err)
-	h := out.Value("headers").(*journal.Object)
+	h := out.Value("headers").(*jsonvalue.Object)
 	assert.Equal(t, []string{"Content-Length", "Content-type", "x-request-id"}, h.Keys(),
 		"the final response's names as sent (the first spelling of a repeated one); not the 100's")
 	assert.Equal(t, "a, b", h.Value("x-request-id"))
-	_, isObj := out.Value("body").(*journal.Object)
+	_, isObj := out.Value("body").(*jsonvalue.Object)
 	assert.True(t, isObj, "Content-type: application/json is JSON whatever the name's case (got %T)", out.Value("body"))
 }
 

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -54,9 +54,9 @@ func TestServiceNamespaceSecretEvents(t *testing.T) {
 	})
 	assert.Equal(t, true, mustCall(t, "chaosk8s.namespace.probes.namespace_exists", map[string]any{"name": fromFile}))
 
-	ev := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"field_selector": "regarding.namespace=" + ns, "limit": 50}).(*journal.Object)
+	ev := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"field_selector": "regarding.namespace=" + ns, "limit": 50}).(*jsonvalue.Object)
 	assert.Equal(t, "EventList", ev.Value("kind"))
-	all := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"limit": 5}).(*journal.Object)
+	all := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"limit": 5}).(*jsonvalue.Object)
 	assert.LessOrEqual(t, len(all.Value("items").([]any)), 5)
 }
 
@@ -171,16 +171,16 @@ spec:
 		time.Sleep(200 * time.Millisecond)
 	}
 	require.NoError(t, err)
-	assert.Equal(t, "w1", out.(*journal.Object).Value("metadata").(*journal.Object).Value("name"))
-	again := mustCall(t, "chaosk8s.crd.actions.create_custom_object", with("resource", widget)).(*journal.Object)
+	assert.Equal(t, "w1", out.(*jsonvalue.Object).Value("metadata").(*jsonvalue.Object).Value("name"))
+	again := mustCall(t, "chaosk8s.crd.actions.create_custom_object", with("resource", widget)).(*jsonvalue.Object)
 	assert.Equal(t, "AlreadyExists", again.Value("reason"), "409 returns the API's answer, as upstream")
 
-	got := mustCall(t, "chaosk8s.crd.probes.get_custom_object", with("name", "w1")).(*journal.Object)
-	assert.Equal(t, int64(1), got.Value("spec").(*journal.Object).Value("size"))
+	got := mustCall(t, "chaosk8s.crd.probes.get_custom_object", with("name", "w1")).(*jsonvalue.Object)
+	assert.Equal(t, int64(1), got.Value("spec").(*jsonvalue.Object).Value("size"))
 	mustCall(t, "chaosk8s.crd.actions.patch_custom_object", with("name", "w1", "resource", map[string]any{"spec": map[string]any{"color": "red"}}))
-	replaced := mustCall(t, "chaosk8s.crd.actions.replace_custom_object", with("name", "w1", "resource", map[string]any{"apiVersion": group + "/v1", "kind": "Widget", "metadata": map[string]any{"name": "w1"}, "spec": map[string]any{"size": 9}})).(*journal.Object)
-	assert.Equal(t, int64(9), replaced.Value("spec").(*journal.Object).Value("size"))
-	assert.Nil(t, replaced.Value("spec").(*journal.Object).Value("color"), "replace drops what the patch added")
+	replaced := mustCall(t, "chaosk8s.crd.actions.replace_custom_object", with("name", "w1", "resource", map[string]any{"apiVersion": group + "/v1", "kind": "Widget", "metadata": map[string]any{"name": "w1"}, "spec": map[string]any{"size": 9}})).(*jsonvalue.Object)
+	assert.Equal(t, int64(9), replaced.Value("spec").(*jsonvalue.Object).Value("size"))
+	assert.Nil(t, replaced.Value("spec").(*jsonvalue.Object).Value("color"), "replace drops what the patch added")
 	list := mustCall(t, "chaosk8s.crd.probes.list_custom_objects", base).([]any)
 	assert.Len(t, list, 1)
 	mustCall(t, "chaosk8s.crd.actions.delete_custom_object", with("name", "w1"))
@@ -208,15 +208,15 @@ spec:
 	}
 	require.NoError(t, err)
 	mustCall(t, "chaosk8s.crd.actions.patch_cluster_custom_object", cwith("name", gname, "resource", map[string]any{"spec": map[string]any{"n": 2}}))
-	assert.Equal(t, int64(2), mustCall(t, "chaosk8s.crd.probes.get_cluster_custom_object", cwith("name", gname)).(*journal.Object).Value("spec").(*journal.Object).Value("n"))
+	assert.Equal(t, int64(2), mustCall(t, "chaosk8s.crd.probes.get_cluster_custom_object", cwith("name", gname)).(*jsonvalue.Object).Value("spec").(*jsonvalue.Object).Value("n"))
 	mustCall(t, "chaosk8s.crd.actions.replace_cluster_custom_object", cwith("name", gname, "resource", map[string]any{"apiVersion": group + "/v1", "kind": "Gadget", "metadata": map[string]any{"name": gname}, "spec": map[string]any{"n": 3}}))
 	assert.Len(t, mustCall(t, "chaosk8s.crd.probes.list_cluster_custom_objects", cbase), 1)
 	mustCall(t, "chaosk8s.crd.actions.delete_cluster_custom_object", cwith("name", gname))
 
 	// apply_from_json with a core object
 	cm := fmt.Sprintf(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": %q}, "data": {"a": "1"}}`, ns)
-	applied := mustCall(t, "chaosk8s.crd.actions.apply_from_json", map[string]any{"resource": cm}).(*journal.Object)
-	assert.Equal(t, "cfg", applied.Value("metadata").(*journal.Object).Value("name"))
+	applied := mustCall(t, "chaosk8s.crd.actions.apply_from_json", map[string]any{"resource": cm}).(*jsonvalue.Object)
+	assert.Equal(t, "cfg", applied.Value("metadata").(*jsonvalue.Object).Value("name"))
 	_, err = kcall(t, "chaosk8s.crd.actions.create_custom_object", with())
 	assert.EqualError(t, err, "Either `body_as_object` or `body_as_yaml_file` must be set")
 }

@@ -16,29 +16,29 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // eventItems calls get_events and returns the items of the EventList it outputs, after
 // checking the list is the events.k8s.io/v1 one, as chaosk8s returns it.
-func eventItems(t *testing.T, args map[string]any) []*journal.Object {
+func eventItems(t *testing.T, args map[string]any) []*jsonvalue.Object {
 	t.Helper()
-	out, ok := mustCall(t, "chaosk8s.event.probes.get_events", args).(*journal.Object)
+	out, ok := mustCall(t, "chaosk8s.event.probes.get_events", args).(*jsonvalue.Object)
 	require.True(t, ok, "get_events outputs the raw EventList object")
 	assert.Equal(t, "EventList", out.Value("kind"))
 	assert.Equal(t, "events.k8s.io/v1", out.Value("apiVersion"))
 	raw, _ := out.Value("items").([]any)
-	items := make([]*journal.Object, len(raw))
+	items := make([]*jsonvalue.Object, len(raw))
 	for i, it := range raw {
-		items[i] = it.(*journal.Object)
+		items[i] = it.(*jsonvalue.Object)
 	}
 	return items
 }
 
-func field(o *journal.Object, path ...string) any {
+func field(o *jsonvalue.Object, path ...string) any {
 	var v any = o
 	for _, k := range path {
-		m, ok := v.(*journal.Object)
+		m, ok := v.(*jsonvalue.Object)
 		if !ok {
 			return nil
 		}
@@ -131,7 +131,7 @@ func TestEventsLabelSelectorAndLimit(t *testing.T) {
 		require.NoError(t, err)
 	}
 	sel := "chaostest-events=" + mark
-	notes := func(items []*journal.Object) []any {
+	notes := func(items []*jsonvalue.Object) []any {
 		var out []any
 		for _, it := range items {
 			out = append(out, field(it, "note"))
@@ -142,7 +142,7 @@ func TestEventsLabelSelectorAndLimit(t *testing.T) {
 	assert.ElementsMatch(t, []any{"event 2"}, notes(eventItems(t, map[string]any{"label_selector": sel + ",kind=two"})))
 	assert.ElementsMatch(t, []any{"event 0", "event 1"}, notes(eventItems(t, map[string]any{"label_selector": sel, "field_selector": "reason=ChaostestProbe,metadata.namespace=" + ns, "limit": 2})),
 		"limit 2 returns the first two, in the API's (name) order")
-	out := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"label_selector": sel, "limit": 2}).(*journal.Object)
+	out := mustCall(t, "chaosk8s.event.probes.get_events", map[string]any{"label_selector": sel, "limit": 2}).(*jsonvalue.Object)
 	assert.NotEmpty(t, field(out, "metadata", "continue"), "a cut list carries its continue token, as the raw API JSON does")
 	assert.Len(t, eventItems(t, map[string]any{"label_selector": sel, "limit": 1}), 1)
 	assert.Empty(t, eventItems(t, map[string]any{"label_selector": "chaostest-events=nobody"}))

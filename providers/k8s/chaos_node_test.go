@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/chaostest/chaostest/internal/cluster"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // TestNodesCordonDrainUncordonOnKwok uses kwok fake nodes: two made by the cluster package,
@@ -38,15 +38,15 @@ func TestNodesCordonDrainUncordonOnKwok(t *testing.T) {
 		"spec": map[string]any{"taints": []any{map[string]any{"key": cluster.FakeNodeTaint.Key, "value": cluster.FakeNodeTaint.Value, "effect": string(cluster.FakeNodeTaint.Effect)}}},
 	})
 	t.Cleanup(func() { _ = cluster.DeleteFakeNodes(context.Background(), kube.cs, extra) })
-	assert.Equal(t, extra, out.(*journal.Object).Value("metadata").(*journal.Object).Value("name"))
+	assert.Equal(t, extra, out.(*jsonvalue.Object).Value("metadata").(*jsonvalue.Object).Value("name"))
 
 	// probes see real and fake nodes
-	nodes := mustCall(t, "chaosk8s.node.probes.get_nodes", map[string]any{"label_selector": "kubernetes.io/hostname=" + names[0]}).(*journal.Object)
+	nodes := mustCall(t, "chaosk8s.node.probes.get_nodes", map[string]any{"label_selector": "kubernetes.io/hostname=" + names[0]}).(*jsonvalue.Object)
 	assert.Equal(t, "NodeList", nodes.Value("kind"))
 	assert.Len(t, nodes.Value("items"), 1)
 	conds := mustCall(t, "chaosk8s.node.probes.get_all_node_status_conditions", map[string]any{"label_selector": pool}).([]any)
 	require.Len(t, conds, 2)
-	assert.Equal(t, "True", conds[0].(*journal.Object).Value("Ready"))
+	assert.Equal(t, "True", conds[0].(*jsonvalue.Object).Value("Ready"))
 	assert.Equal(t, true, mustCall(t, "chaosk8s.node.probes.all_nodes_must_be_ready_to_schedule", map[string]any{"label_selector": pool}))
 	assert.Equal(t, true, mustCall(t, "chaosk8s.node.probes.verify_nodes_condition", map[string]any{"label_selector": pool, "condition_type": "Ready", "condition_value": "True"}))
 	assert.Equal(t, false, mustCall(t, "chaosk8s.node.probes.verify_nodes_condition", map[string]any{"label_selector": pool, "condition_type": "Ready", "condition_value": "False"}))

@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/chaostest/chaostest/chaostest"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 // deploymentManifest is a Deployment of podserver on the real node.
@@ -230,11 +230,11 @@ func TestExperimentTerminateAndRecover(t *testing.T) {
 	assert.Equal(t, "completed", j.Status)
 	assert.False(t, j.Deviated)
 	require.Len(t, j.Run, 3)
-	prov := j.Run[0].Activity.Value("provider").(*journal.Object)
+	prov := j.Run[0].Activity.Value("provider").(*jsonvalue.Object)
 	assert.Equal(t, "chaosk8s.pod.actions", prov.Value("module"))
 	assert.Equal(t, "terminate_pods", prov.Value("func"))
 	assert.Len(t, j.Run[0].Output, 1)
-	rec, ok := j.Run[1].Output.(*journal.Object)
+	rec, ok := j.Run[1].Output.(*jsonvalue.Object)
 	require.True(t, ok, "recovery output: %#v", j.Run[1].Output)
 	secs, _ := rec.Value("seconds").(float64)
 	assert.Greater(t, secs, 0.0)

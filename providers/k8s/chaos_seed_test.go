@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/chaostest/chaostest/chaostest"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	_ "github.com/chaostest/chaostest/providers/http"
 )
 
@@ -51,7 +51,7 @@ func TestSeedExperimentRunsAgainstAMatchingDeployment(t *testing.T) {
 	assert.False(t, j.Deviated)
 	require.Len(t, j.Run, 2)
 	assert.Len(t, j.Run[0].Output, 1, "terminate_pods deleted the greeter pod")
-	logs, ok := j.Run[1].Output.(*journal.Object)
+	logs, ok := j.Run[1].Output.(*jsonvalue.Object)
 	require.True(t, ok, "read_pod_logs output: %#v", j.Run[1].Output)
 	require.Equal(t, 1, logs.Len())
 	assert.Equal(t, l.Items[0].Name, logs.Keys()[0])

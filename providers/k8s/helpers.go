@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -41,10 +41,10 @@ func loadSpecFile(path string) (map[string]any, error) {
 
 // convert moves a JSON-shaped value (a map from an experiment file) into a typed API object.
 func convert(in any, out any) error {
-	if o, ok := in.(*journal.Object); ok {
+	if o, ok := in.(*jsonvalue.Object); ok {
 		in = o.Map()
 	}
-	b, err := json.Marshal(journal.Plain(in))
+	b, err := json.Marshal(jsonvalue.Plain(in))
 	if err != nil {
 		return err
 	}
@@ -57,11 +57,11 @@ func jsonValue(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return journal.DecodeJSON(b)
+	return jsonvalue.Decode(b)
 }
 
 // rawJSON decodes a raw API response.
-func rawJSON(b []byte) (any, error) { return journal.DecodeJSON(b) }
+func rawJSON(b []byte) (any, error) { return jsonvalue.Decode(b) }
 
 // pyStr renders an optional string as Python's str() would render the argument (None if unset).
 func pyStr(s string) string {
@@ -103,7 +103,7 @@ func formatName(tmpl, name string) string {
 }
 
 func jsonBytes(v any) ([]byte, error) {
-	return json.Marshal(journal.Plain(v))
+	return json.Marshal(jsonvalue.Plain(v))
 }
 
 // logf writes a progress line to the run's log, when there is one.

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -343,7 +343,7 @@ func nodeConditions(ctx context.Context, c *Client, selector string) ([]any, err
 	}
 	out := []any{}
 	for _, n := range l.Items {
-		o := journal.NewObject("name", n.Name)
+		o := jsonvalue.NewObject("name", n.Name)
 		for _, cond := range n.Status.Conditions {
 			o.Set(string(cond.Type), string(cond.Status))
 		}
@@ -358,7 +358,7 @@ func nodesCondition(ctx context.Context, c *Client, selector string, want map[st
 		return nil, err
 	}
 	for _, n := range nodes {
-		o := n.(*journal.Object)
+		o := n.(*jsonvalue.Object)
 		for k, v := range want {
 			if got, _ := o.Value(k).(string); got != v {
 				return false, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 )
 
 func readyPod(ns, name, app string) *corev1.Pod {
@@ -21,7 +22,7 @@ func readyPod(ns, name, app string) *corev1.Pod {
 func recoverySince(t *testing.T, j *journal.Journal, i int) time.Time {
 	t.Helper()
 	require.Greater(t, len(j.Run), i)
-	out, ok := j.Run[i].Output.(*journal.Object)
+	out, ok := j.Run[i].Output.(*jsonvalue.Object)
 	require.True(t, ok, "recovery output: %#v", j.Run[i].Output)
 	since, err := time.Parse(journal.TimeLayout, out.Value("since").(string))
 	require.NoError(t, err)

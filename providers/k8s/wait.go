@@ -13,6 +13,7 @@ import (
 
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -215,7 +216,7 @@ func (c *Client) RecoveryTime(cond Condition, within time.Duration) *chaostest.A
 		}
 		secs := time.Since(since).Seconds()
 		logf(env, "%s reached %.3fs after %s", cond, secs, from)
-		return journal.NewObject("condition", cond.String(), "since", journal.FormatTime(since), "recovered", true,
+		return jsonvalue.NewObject("condition", cond.String(), "since", journal.FormatTime(since), "recovered", true,
 			"seconds", float64(time.Duration(secs*1e6)*time.Microsecond)/float64(time.Second)), nil
 	})
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/chaostest/chaostest/chaostest"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -17,13 +17,13 @@ import (
 // The provider object a Call writes is exactly what an experiment file would hold
 // ({"type": "process", "path": "kubectl", "arguments": ["get", "pods"], "timeout": 10}).
 type Call struct {
-	p *journal.Object
+	p *jsonvalue.Object
 }
 
 // Command returns a call running path (looked up in $PATH when it has no "/") with args passed
 // as they are, without a shell.
 func Command(path string, args ...string) *Call {
-	p := journal.NewObject("type", TypeName, "path", path)
+	p := jsonvalue.NewObject("type", TypeName, "path", path)
 	if len(args) > 0 {
 		l := make([]any, len(args))
 		for i, a := range args {
@@ -37,7 +37,7 @@ func Command(path string, args ...string) *Call {
 // Shell returns a call running "<path> <args>" through /bin/sh -c, so args may use quoting,
 // pipes and variables.
 func Shell(path, args string) *Call {
-	return &Call{p: journal.NewObject("type", TypeName, "path", path, "arguments", args)}
+	return &Call{p: jsonvalue.NewObject("type", TypeName, "path", path, "arguments", args)}
 }
 
 // Timeout kills the process (and its process group) when it runs longer than d; the activity
@@ -55,7 +55,7 @@ func (c *Call) Timeout(d time.Duration) *Call {
 var _ chaostest.Step = (*Call)(nil)
 
 // Object returns a copy of the provider object the call describes.
-func (c *Call) Object() *journal.Object { return c.p.Clone() }
+func (c *Call) Object() *jsonvalue.Object { return c.p.Clone() }
 
 // Activity returns a probe running this process. Each call returns a new activity with its own
 // copy of the provider.
@@ -70,10 +70,10 @@ func (c *Call) Want(tolerance any) *chaostest.Activity { return c.Activity().Wan
 
 // Do runs the process now, outside any experiment, and returns its output
 // {status, stdout, stderr}. Errors are those of Run.
-func (c *Call) Do(ctx context.Context) (*journal.Object, error) {
+func (c *Call) Do(ctx context.Context) (*jsonvalue.Object, error) {
 	out, err := Run(ctx, provider.Env{}, c.p)
 	if err != nil {
 		return nil, err
 	}
-	return out.(*journal.Object), nil
+	return out.(*jsonvalue.Object), nil
 }

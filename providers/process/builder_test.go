@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/providers/process"
 )
 
@@ -49,8 +49,8 @@ func TestBuilderActivity(t *testing.T) {
 
 	c := process.Command("true")
 	a1, a2 := c.Activity(), c.Activity()
-	a1.Object().Value("provider").(*journal.Object).Set("path", "changed")
-	assert.Equal(t, "true", a2.Object().Value("provider").(*journal.Object).Value("path"), "activities must not share their provider")
+	a1.Object().Value("provider").(*jsonvalue.Object).Set("path", "changed")
+	assert.Equal(t, "true", a2.Object().Value("provider").(*jsonvalue.Object).Value("path"), "activities must not share their provider")
 }
 
 func TestDo(t *testing.T) {

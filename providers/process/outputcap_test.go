@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -46,16 +47,16 @@ func TestOutputCapped(t *testing.T) {
 
 	rec := j.Run[0]
 	require.Equal(t, journal.RunSucceeded, rec.Status)
-	out := rec.Output.(*journal.Object)
+	out := rec.Output.(*jsonvalue.Object)
 	stdout := out.Value("stdout").(string)
 	assert.Len(t, stdout, provider.MaxOutputSize)
 	assert.Equal(t, strings.Repeat("a", 16), stdout[:16])
 	assert.Len(t, out.Value("stderr").(string), provider.MaxOutputSize, "stderr keeps its first 10 MiB: the final 'done' is cut")
 	assert.Equal(t, int64(0), out.Value("status"))
-	tr := out.Value(provider.OutputTruncatedKey).(*journal.Object)
+	tr := out.Value(provider.OutputTruncatedKey).(*jsonvalue.Object)
 	assert.Equal(t, []string{"stdout", "stderr"}, tr.Keys())
-	assert.Equal(t, journal.NewObject("kept", int64(10<<20), "size", int64(big)), tr.Value("stdout"))
-	assert.Equal(t, journal.NewObject("kept", int64(10<<20), "size", int64(20<<20+5)), tr.Value("stderr"))
+	assert.Equal(t, jsonvalue.NewObject("kept", int64(10<<20), "size", int64(big)), tr.Value("stdout"))
+	assert.Equal(t, jsonvalue.NewObject("kept", int64(10<<20), "size", int64(20<<20+5)), tr.Value("stderr"))
 	require.Len(t, warnings, 2)
 	assert.Equal(t, `The stdout of 'flood' was cut: it is 100 MiB, only its first 10 MiB are kept (chaostest's output cap); the output's "truncated" key records the cut`, warnings[0])
 	assert.Contains(t, warnings[1], "The stderr of 'flood' was cut: it is 20 MiB")
@@ -65,7 +66,7 @@ func TestOutputCapped(t *testing.T) {
 	require.NoError(t, journal.Write(jp, j))
 	back, err := journal.Read(jp)
 	require.NoError(t, err)
-	assert.Equal(t, tr, back.Run[0].Output.(*journal.Object).Value("truncated"))
+	assert.Equal(t, tr, back.Run[0].Output.(*jsonvalue.Object).Value("truncated"))
 }
 
 func TestOutputUnderCapNotMarked(t *testing.T) {

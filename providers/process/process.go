@@ -54,7 +54,7 @@ import (
 
 	"github.com/chaostest/chaostest/internal/capped"
 	"github.com/chaostest/chaostest/internal/pystr"
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
@@ -68,14 +68,14 @@ func init() {
 // Validate checks a process provider object as chaoslib's validate_process_activity does: it
 // must have a path that shutil.which finds, and the file found must be executable. activity is
 // the activity's name, quoted in the messages.
-func Validate(prov *journal.Object, activity string) error {
+func Validate(prov *jsonvalue.Object, activity string) error {
 	raw := prov.Value("path")
 	if !pystr.Truthy(raw) {
 		return errors.New("a process activity must have a path")
 	}
 	p, ok := raw.(string)
 	if !ok {
-		return fmt.Errorf("a process activity path must be a string, not %s %s, in activity '%s'", journal.TypeName(raw), pystr.Repr(raw), activity)
+		return fmt.Errorf("a process activity path must be a string, not %s %s, in activity '%s'", jsonvalue.TypeName(raw), pystr.Repr(raw), activity)
 	}
 	found := which(expandUser(p))
 	if found == "" {
@@ -91,12 +91,12 @@ func Validate(prov *journal.Object, activity string) error {
 const accessX = 0x1 // X_OK
 
 // Run executes a process provider object and returns {status, stdout, stderr} as an ordered
-// *journal.Object. See the package documentation for the rules and the errors.
-func Run(ctx context.Context, env provider.Env, prov *journal.Object) (any, error) {
+// *jsonvalue.Object. See the package documentation for the rules and the errors.
+func Run(ctx context.Context, env provider.Env, prov *jsonvalue.Object) (any, error) {
 	raw := prov.Value("path")
 	p, ok := raw.(string)
 	if !ok || p == "" {
-		return nil, crashf("a process activity must have a path, got %s %s", journal.TypeName(raw), pystr.Repr(raw))
+		return nil, crashf("a process activity must have a path, got %s %s", jsonvalue.TypeName(raw), pystr.Repr(raw))
 	}
 	args, given := prov.Get("arguments")
 	if !given {
@@ -132,12 +132,12 @@ func commandLine(path string, args any) ([]string, error) {
 		return []string{"/bin/sh", "-c", path + " " + a}, nil
 	case []any:
 		items = a
-	case *journal.Object:
+	case *jsonvalue.Object:
 		for _, k := range a.Keys() {
 			items = append(items, k, a.Value(k))
 		}
 	default:
-		return nil, fmt.Errorf("process arguments must be a string, a list or a mapping, not %s %s", journal.TypeName(args), pystr.Repr(args))
+		return nil, fmt.Errorf("process arguments must be a string, a list or a mapping, not %s %s", jsonvalue.TypeName(args), pystr.Repr(args))
 	}
 	argv := []string{path}
 	for _, it := range items {
@@ -164,7 +164,7 @@ func parseTimeout(v any) (d time.Duration, limited bool, err error) {
 	case float64:
 		f = x
 	default:
-		return 0, false, fmt.Errorf("process timeout must be a number of seconds, not %s %s", journal.TypeName(v), pystr.Repr(v))
+		return 0, false, fmt.Errorf("process timeout must be a number of seconds, not %s %s", jsonvalue.TypeName(v), pystr.Repr(v))
 	}
 	if math.IsNaN(f) || f >= float64(math.MaxInt64/int64(time.Second)) {
 		return 0, false, nil
@@ -264,7 +264,7 @@ func execute(ctx context.Context, argv []string, timeout time.Duration, limited 
 	}
 	outR.Close()
 	errR.Close()
-	out := journal.NewObject(
+	out := jsonvalue.NewObject(
 		"status", int64(exitStatus(cmd.ProcessState)),
 		"stdout", decode(stdout.Bytes()),
 		"stderr", decode(stderr.Bytes()),

@@ -16,28 +16,28 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 )
 
 // provider parses a provider object written as JSON, with fmt verbs filled from args.
-func provObj(t testing.TB, format string, args ...any) *journal.Object {
+func provObj(t testing.TB, format string, args ...any) *jsonvalue.Object {
 	t.Helper()
-	var o journal.Object
+	var o jsonvalue.Object
 	require.NoError(t, json.Unmarshal([]byte(fmt.Sprintf(format, args...)), &o))
 	return &o
 }
 
 // run runs a provider object with env.
-func run(t testing.TB, env provider.Env, p *journal.Object) (*journal.Object, error) {
+func run(t testing.TB, env provider.Env, p *jsonvalue.Object) (*jsonvalue.Object, error) {
 	t.Helper()
 	out, err := Run(context.Background(), env, p)
 	if err != nil {
 		require.Nil(t, out, "a failed run must return no output")
 		return nil, err
 	}
-	o, ok := out.(*journal.Object)
-	require.True(t, ok, "output is %T, want *journal.Object", out)
+	o, ok := out.(*jsonvalue.Object)
+	require.True(t, ok, "output is %T, want *jsonvalue.Object", out)
 	return o, nil
 }
 

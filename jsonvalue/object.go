@@ -1,4 +1,4 @@
-package journal
+package jsonvalue
 
 import (
 	"bytes"
@@ -24,13 +24,13 @@ type Object struct {
 // NewObject("a", 1, "b", true). It panics if kv has an odd length or a key is not a string.
 func NewObject(kv ...any) *Object {
 	if len(kv)%2 != 0 {
-		panic("journal.NewObject: odd number of arguments")
+		panic("jsonvalue.NewObject: odd number of arguments")
 	}
 	o := &Object{}
 	for i := 0; i < len(kv); i += 2 {
 		k, ok := kv[i].(string)
 		if !ok {
-			panic(fmt.Sprintf("journal.NewObject: key %v is not a string", kv[i]))
+			panic(fmt.Sprintf("jsonvalue.NewObject: key %v is not a string", kv[i]))
 		}
 		o.Set(k, kv[i+1])
 	}
@@ -109,26 +109,26 @@ func (o *Object) Clone() *Object {
 	}
 	c := &Object{keys: append([]string(nil), o.keys...), vals: make(map[string]any, len(o.vals))}
 	for k, v := range o.vals {
-		c.vals[k] = CloneValue(v)
+		c.vals[k] = Clone(v)
 	}
 	return c
 }
 
-// CloneValue returns a deep copy of a JSON value made of *Object, []any, map[string]any and scalars.
-func CloneValue(v any) any {
+// Clone returns a deep copy of a JSON value made of *Object, []any, map[string]any and scalars.
+func Clone(v any) any {
 	switch x := v.(type) {
 	case *Object:
 		return x.Clone()
 	case []any:
 		c := make([]any, len(x))
 		for i, e := range x {
-			c[i] = CloneValue(e)
+			c[i] = Clone(e)
 		}
 		return c
 	case map[string]any:
 		c := make(map[string]any, len(x))
 		for k, e := range x {
-			c[k] = CloneValue(e)
+			c[k] = Clone(e)
 		}
 		return c
 	default:
@@ -176,13 +176,13 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		kb, err := marshalNoEscape(k)
+		kb, err := Marshal(k)
 		if err != nil {
 			return nil, err
 		}
 		b.Write(kb)
 		b.WriteByte(':')
-		vb, err := marshalNoEscape(o.vals[k])
+		vb, err := Marshal(o.vals[k])
 		if err != nil {
 			return nil, fmt.Errorf("key %q: %w", k, err)
 		}
@@ -192,8 +192,9 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// marshalNoEscape is json.Marshal without HTML escaping, so "<" stays "<" as Python writes it.
-func marshalNoEscape(v any) ([]byte, error) {
+// Marshal is json.Marshal without HTML escaping, so "<" stays "<" as Python writes it; an
+// *Object inside v keeps its key order.
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -206,29 +207,29 @@ func marshalNoEscape(v any) ([]byte, error) {
 // UnmarshalJSON reads a JSON object, keeping key order. Integers become int64, other numbers
 // float64, nested objects *Object. Nesting deeper than MaxDepth is an error.
 func (o *Object) UnmarshalJSON(data []byte) error {
-	v, err := DecodeJSON(data)
+	v, err := Decode(data)
 	if err != nil {
 		return err
 	}
 	obj, ok := v.(*Object)
 	if !ok {
-		return fmt.Errorf("journal: expected a JSON object, got %s", TypeName(v))
+		return fmt.Errorf("jsonvalue: expected a JSON object, got %s", TypeName(v))
 	}
 	*o = *obj
 	return nil
 }
 
-// DecodeJSON parses one JSON value with the conventions of Object: ordered objects, int64
+// Decode parses one JSON value with the conventions of Object: ordered objects, int64
 // integers, float64 other numbers. Arrays and objects may nest MaxDepth levels deep. A syntax
 // error, or nesting past MaxDepth, is a *SyntaxError naming the line and column.
-func DecodeJSON(data []byte) (any, error) {
-	return DecodeJSONLimited(data, 0)
+func Decode(data []byte) (any, error) {
+	return DecodeLimited(data, 0)
 }
 
-// DecodeJSONLimited is DecodeJSON that also refuses a value made of more than maxValues values
+// DecodeLimited is Decode that also refuses a value made of more than maxValues values
 // (arrays, objects and scalars; 0 means no limit), so a file of millions of tiny values is
 // refused early instead of taking seconds and hundreds of megabytes.
-func DecodeJSONLimited(data []byte, maxValues int) (any, error) {
+func DecodeLimited(data []byte, maxValues int) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	d := &decoder{dec: dec, left: maxValues, max: maxValues}
@@ -317,7 +318,7 @@ func parseNumber(s string) (any, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, fmt.Errorf("journal: bad number %q: %w", s, err)
+		return nil, fmt.Errorf("jsonvalue: bad number %q: %w", s, err)
 	}
 	return f, nil
 }
