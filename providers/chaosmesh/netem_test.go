@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
 
-	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/k8s"
 )
@@ -56,7 +56,7 @@ func TestNetemRefusals(t *testing.T) {
 
 func TestNetemGoAPI(t *testing.T) {
 	for _, c := range []struct {
-		a          interface{ Object() *journal.Object }
+		a          interface{ Object() *jsonvalue.Object }
 		fn, k, val string
 	}{
 		{DuplicatePackets(nil, "dup", 12.5, In("demo"), Labels("app=server")), "duplicate_packets", "duplicate", "12.5"},
@@ -64,8 +64,8 @@ func TestNetemGoAPI(t *testing.T) {
 		{ReorderPackets(nil, "re", 25, 20*time.Millisecond, Gap(5), Labels("app=server")), "reorder_packets", "gap", "5"},
 		{ReorderPackets(nil, "re", 25, 20*time.Millisecond), "reorder_packets", "latency", "20ms"},
 	} {
-		prov := c.a.Object().Value("provider").(*journal.Object)
+		prov := c.a.Object().Value("provider").(*jsonvalue.Object)
 		assert.Equal(t, c.fn, prov.Value("func"))
-		assert.Equal(t, c.val, prov.Value("arguments").(*journal.Object).Value(c.k), c.fn)
+		assert.Equal(t, c.val, prov.Value("arguments").(*jsonvalue.Object).Value(c.k), c.fn)
 	}
 }
