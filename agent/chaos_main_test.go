@@ -76,7 +76,7 @@ func TestMain(m *testing.M) {
 }
 
 // child creates a fault "ns/name" (a 100 % loss; "ns/name/latency": a 300 ms latency;
-// "ns/name/bandwidth": 1 MB/s) with a
+// "ns/name/bandwidth": 1 MB/s; "ns/name/duplicate": 100 % duplication) with a
 // 3 s lease through the registered function (as an experiment file would), prints "created",
 // and sleeps until killed.
 func child(spec string) int {
@@ -88,6 +88,8 @@ func child(spec string) int {
 		fn, args = "add_latency", map[string]any{"name": name, "ns": ns, "label_selectors": "app=server", "latency": "300ms", "target_mode": nil}
 	case "bandwidth":
 		fn, args = "set_bandwidth", map[string]any{"name": name, "ns": ns, "label_selectors": "app=server", "rate": "1mbps", "limit": 20 << 20, "buffer": 10000, "target_mode": nil}
+	case "duplicate":
+		fn, args = "duplicate_packets", map[string]any{"name": name, "ns": ns, "label_selectors": "app=server", "duplicate": "100", "target_mode": nil}
 	}
 	f, ok := provider.LookupFunc("chaosk8s.chaosmesh.network.actions." + fn)
 	if !ok {

@@ -242,7 +242,7 @@ func TestDurationEnds(t *testing.T) {
 
 // What the agent cannot serve is refused: a correlated loss by the registered function before
 // anything is created, as is a latency that is no duration; an object written by hand with
-// action duplicate gets a reason in its status.
+// action netem gets a reason in its status.
 func TestUnsupportedIsRefused(t *testing.T) {
 	ns := testNS(t)
 	startPod(t, ns, "server", "server", "")
@@ -261,7 +261,7 @@ func TestUnsupportedIsRefused(t *testing.T) {
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
 		"metadata": map[string]any{"name": "by-hand", "namespace": ns},
-		"spec": map[string]any{"action": "duplicate", "mode": "all", "selector": map[string]any{"labelSelectors": map[string]any{"app": "server"}},
+		"spec": map[string]any{"action": "netem", "mode": "all", "selector": map[string]any{"labelSelectors": map[string]any{"app": "server"}},
 			"duplicate": map[string]any{"duplicate": "10"}},
 	}}
 	_, err = kube.Dynamic().Resource(v1alpha1.GVR).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{})

@@ -1,6 +1,11 @@
 package node
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
 	"github.com/chaostest/chaostest/agent/nfq"
 	"github.com/chaostest/chaostest/agent/v1alpha1"
 )
@@ -30,4 +35,27 @@ func netemOf(f Fault) (nfq.Netem, error) {
 	}
 	n.Corrupt, err = chance(f.Corrupt)
 	return n, err
+}
+
+// PodRawSockets counts the raw IP sockets open in the network namespace of the pod with UID uid
+// (the lines of /proc/<pid>/net/raw and raw6 of one of its processes): a duplicate fault's copy
+// sockets are there while it is applied, and must be gone after.
+func PodRawSockets(procRoot, uid string) (int, error) {
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	pid, err := (&procInjector{proc: procRoot}).podPID(uid)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range []string{"raw", "raw6"} {
+		b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "net", f))
+		if err != nil {
+			return 0, err
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		n += len(lines) - 1 // the header
+	}
+	return n, nil
 }

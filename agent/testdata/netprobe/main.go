@@ -10,12 +10,19 @@
 // datagram to the echo) and answers {"rtt_us":[...],"failed":K}, the round-trip times in
 // microseconds (5 s timeout each).
 //
+// GET /udpseq?addr=IP&n=N&gap_us=G sends N numbered datagrams, G µs apart, from inside this
+// pod to another netprobe's UDP echo and answers {"arrivals":[{"seq":S,"rtt_us":R},...],
+// "udp_in_errors":E}: every echo that came back, in arrival order (a duplicated one twice),
+// and how much this pod's Udp InErrors counter (/proc/net/snmp: checksum errors among them)
+// grew meanwhile.
+//
 // GET /bulk?bytes=N sends N bytes (at most 1 GiB). GET /fetch?addr=IP&bytes=N downloads that
 // from another netprobe, from inside this pod, and answers {"bytes":B,"seconds":S}, B counted
 // after the first read and S from the first read to the last (the receiver's rate, B/S).
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -88,6 +96,7 @@ func main() {
 	})
 	http.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
 	http.HandleFunc("/rtt", rtt)
+	http.HandleFunc("/udpseq", udpseq)
 	http.HandleFunc("/bulk", bulk)
 	http.HandleFunc("/fetch", fetch)
 	fmt.Println("netprobe ready")
@@ -224,4 +233,81 @@ func fetch(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"bytes": rest, "seconds": time.Since(start).Seconds()})
+}
+
+// udpInErrors reads the Udp InErrors counter of this pod's network namespace.
+func udpInErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var head []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i := range head {
+			if head[i] == "InErrors" && i < len(f) {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+func udpseq(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	n, _ := strconv.Atoi(q.Get("n"))
+	gapUS, _ := strconv.Atoi(q.Get("gap_us"))
+	if q.Get("addr") == "" || n <= 0 || n > 100000 || gapUS < 0 || gapUS > 1000000 {
+		http.Error(w, "want addr=IP, n in 1..100000, gap_us in 0..1000000", http.StatusBadRequest)
+		return
+	}
+	c, err := net.Dial("udp", net.JoinHostPort(q.Get("addr"), "9000"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer c.Close()
+	_ = c.(*net.UDPConn).SetReadBuffer(8 << 20)
+	type arrival struct {
+		Seq uint32 `json:"seq"`
+		RTT int64  `json:"rtt_us"`
+	}
+	before := udpInErrors()
+	got := make(chan []arrival)
+	go func() {
+		out := []arrival{}
+		buf := make([]byte, 64)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			k, err := c.Read(buf)
+			if err != nil {
+				got <- out
+				return
+			}
+			if k == 12 {
+				sent := time.Unix(0, int64(binary.BigEndian.Uint64(buf[4:])))
+				out = append(out, arrival{Seq: binary.BigEndian.Uint32(buf), RTT: time.Since(sent).Microseconds()})
+			}
+		}
+	}()
+	gap := time.Duration(gapUS) * time.Microsecond
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * gap)); d > 0 {
+			time.Sleep(d)
+		}
+		b := binary.BigEndian.AppendUint32(nil, uint32(i))
+		_, _ = c.Write(binary.BigEndian.AppendUint64(b, uint64(time.Now().UnixNano())))
+	}
+	arrivals := <-got
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"arrivals": arrivals, "udp_in_errors": udpInErrors() - before})
 }

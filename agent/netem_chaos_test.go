@@ -1,0 +1,317 @@
+//go:build chaos
+
+package agent_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/chaostest/chaostest/agent/node"
+	"github.com/chaostest/chaostest/chaostest"
+	"github.com/chaostest/chaostest/journal"
+	"github.com/chaostest/chaostest/provider"
+	"github.com/chaostest/chaostest/providers/chaosmesh"
+)
+
+// seqN and seqGap: each netem measurement sends 3 000 numbered datagrams, 300 µs apart, from
+// inside the client pod to the server pod's UDP echo.
+const (
+	seqN   = 3000
+	seqGap = 300
+)
+
+// seqResult is what the client pod's /udpseq answers: the echoes in arrival order and how much
+// the client's Udp InErrors counter grew.
+type seqResult struct {
+	Arrivals []struct {
+		Seq uint32 `json:"seq"`
+		RTT int64  `json:"rtt_us"`
+	} `json:"arrivals"`
+	InErrors int64 `json:"udp_in_errors"`
+}
+
+// udpSeq asks the client pod to send seqN numbered datagrams to the server's echo.
+func udpSeq(t testing.TB, client, server *corev1.Pod) seqResult {
+	t.Helper()
+	c := &http.Client{Timeout: time.Minute}
+	resp, err := c.Get(fmt.Sprintf("http://%s/udpseq?addr=%s&n=%d&gap_us=%d", net.JoinHostPort(client.Status.PodIP, "9002"), server.Status.PodIP, seqN, seqGap))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var r seqResult
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	return r
+}
+
+// counts returns how many sequence numbers came back once, twice, and not at all.
+func (r seqResult) counts() (once, twice, missing int) {
+	seen := map[uint32]int{}
+	for _, a := range r.Arrivals {
+		seen[a.Seq]++
+	}
+	for s := uint32(0); s < seqN; s++ {
+		switch seen[s] {
+		case 0:
+			missing++
+		case 1:
+			once++
+		default:
+			twice++
+		}
+	}
+	return
+}
+
+// ahead counts the echoes sent ahead of the delayed ones: an earlier echo arrives after it, or
+// its round trip is under half the latency.
+func (r seqResult) ahead(latency time.Duration) int {
+	n := 0
+	minLater := uint32(math.MaxUint32)
+	for i := len(r.Arrivals) - 1; i >= 0; i-- {
+		a := r.Arrivals[i]
+		if minLater < a.Seq || time.Duration(a.RTT)*time.Microsecond < latency/2 {
+			n++
+		}
+		minLater = min(minLater, a.Seq)
+	}
+	return n
+}
+
+// rawSockets counts the raw IP sockets open in the pod's netns (a duplicate's copy sockets).
+func rawSockets(t testing.TB, p *corev1.Pod) int {
+	t.Helper()
+	n, err := node.PodRawSockets("/proc", string(p.UID))
+	require.NoError(t, err)
+	return n
+}
+
+// assertNetemClean is assertClean plus no raw socket left in the pods' netns.
+func assertNetemClean(t testing.TB, pods ...*corev1.Pod) {
+	t.Helper()
+	assertClean(t, pods...)
+	for _, p := range pods {
+		assert.Zero(t, rawSockets(t, p), "raw sockets left in pod %s", p.Name)
+	}
+}
+
+// waitNetemGone waits until the pod's netns holds no chaostest table, bound queue or raw socket.
+func waitNetemGone(t testing.TB, p *corev1.Pod, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for len(tables(t, p)) > 0 || len(queues(t, p)) > 0 || rawSockets(t, p) > 0 {
+		require.True(t, time.Now().Before(deadline), "pod %s: tables %v, queues %v, raw sockets %d", p.Name, tables(t, p), queues(t, p), rawSockets(t, p))
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// measureDuring runs the experiment action, rolled back by deleting the fault name, and measures
+// with udpSeq once the fault's table and queue are in the selected pod.
+func measureDuring(t *testing.T, ns, name string, action *chaostest.Activity, selected, client, server *corev1.Pod) seqResult {
+	t.Helper()
+	deleteFault(t, ns, name)
+	var r seqResult
+	ct := chaostest.New(t)
+	ct.Action("fault", action)
+	ct.Probe("measure", chaostest.Go(fmt.Sprintf("%d datagrams from the client pod", seqN), func(ctx context.Context, env provider.Env) (any, error) {
+		waitTable(t, selected, faultUID(t, ns, name), true, time.Now(), 10*time.Second)
+		require.Len(t, queues(t, selected), 1, "the agent listens on the fault's queue in the pod's netns")
+		r = udpSeq(t, client, server)
+		return len(r.Arrivals), nil
+	}))
+	ct.Rollback("heal", chaosmesh.DeleteNetworkFault(kube, name, chaosmesh.In(ns)))
+	j := ct.Run().Journal
+	require.Equal(t, journal.StatusCompleted, j.Status)
+	waitNetemGone(t, selected, 5*time.Second)
+	return r
+}
+
+// baseline checks that the path is clean before a fault: every echo back once, in order.
+func baseline(t *testing.T, client, server *corev1.Pod) {
+	t.Helper()
+	r := udpSeq(t, client, server)
+	once, twice, missing := r.counts()
+	require.Equal(t, seqN, once, "before the fault: every echo once (twice %d, missing %d)", twice, missing)
+	require.Zero(t, r.ahead(time.Millisecond), "before the fault: in order")
+}
+
+// Duplication on the server pod's egress, measured from inside the client pod: the asked share
+// of the echoes arrives twice (±3 points over 3 000), none is lost; the rollback leaves no
+// table, queue or copy socket, and no echo arrives twice any more.
+func TestDuplicateAccuracy(t *testing.T) {
+	ns := testNS(t)
+	server := startPod(t, ns, "server", "server", "")
+	client := startPod(t, ns, "client", "client", "")
+	baseline(t, client, server)
+	const asked = 30.0
+	r := measureDuring(t, ns, "dup", chaosmesh.DuplicatePackets(kube, "dup", asked, chaosmesh.In(ns), chaosmesh.Labels("app=server")), server, client, server)
+	once, twice, missing := r.counts()
+	got := 100 * float64(twice) / seqN
+	t.Logf("duplicate asked %.0f %%: %d of %d echoes twice (%.2f %%), %d once, %d missing", asked, twice, seqN, got, once, missing)
+	assert.InDelta(t, asked, got, 3, "duplicate within ±3 points")
+	assert.LessOrEqual(t, missing, seqN/200, "duplication loses (almost) nothing")
+	baseline(t, client, server)
+	assertNetemClean(t, server, client)
+}
+
+// Corruption: on the client pod's ingress (direction from), the corrupted echoes fail the
+// client's UDP checksum, so its Udp InErrors counter grows by the number of echoes missing;
+// on the server pod's egress (direction to) the share missing at the client is the asked one.
+// Both within ±3 points over 3 000 datagrams, and clean after the rollback.
+func TestCorruptAccuracy(t *testing.T) {
+	ns := testNS(t)
+	server := startPod(t, ns, "server", "server", "")
+	client := startPod(t, ns, "client", "client", "")
+	baseline(t, client, server)
+	for _, c := range []struct {
+		asked     float64
+		direction string
+		selected  *corev1.Pod
+		labels    string
+	}{{20, "from", client, "app=client"}, {10, "to", server, "app=server"}} {
+		r := measureDuring(t, ns, "bitflip", chaosmesh.CorruptPackets(kube, "bitflip", c.asked, chaosmesh.In(ns), chaosmesh.Labels(c.labels), chaosmesh.Direction(c.direction)), c.selected, client, server)
+		_, twice, missing := r.counts()
+		got := 100 * float64(missing) / seqN
+		t.Logf("corrupt asked %.0f %% on %s's %s: %d of %d echoes rejected (%.2f %%); client's Udp InErrors +%d", c.asked, c.selected.Name, c.direction, missing, seqN, got, r.InErrors)
+		assert.Zero(t, twice)
+		assert.InDelta(t, c.asked, got, 3, "corrupt within ±3 points")
+		if c.direction == "from" {
+			assert.Equal(t, int64(missing), r.InErrors, "every missing echo failed the client's checksum: corrupted, not lost")
+		}
+	}
+	baseline(t, client, server)
+	assertNetemClean(t, server, client)
+}
+
+// Reordering (20 ms latency on the server pod's egress): the asked share of the echoes comes
+// back ahead of the delayed ones, overtaking them (±3 points over 3 000); the rest waits the
+// latency. Then the same from a Chaos Toolkit file (reorder_packets with gap 3: expected share
+// 50/(1+2·0.5) = 25 %), measured by an HTTP probe of the file that asks the client pod.
+func TestReorderAccuracy(t *testing.T) {
+	ns := testNS(t)
+	server := startPod(t, ns, "server", "server", "")
+	client := startPod(t, ns, "client", "client", "")
+	baseline(t, client, server)
+	const latency = 20 * time.Millisecond
+	const asked = 30.0
+	r := measureDuring(t, ns, "shuffle", chaosmesh.ReorderPackets(kube, "shuffle", asked, latency, chaosmesh.In(ns), chaosmesh.Labels("app=server")), server, client, server)
+	once, _, missing := r.counts()
+	require.Equal(t, seqN, once, "reordering loses nothing (missing %d)", missing)
+	ahead := r.ahead(latency)
+	got := 100 * float64(ahead) / seqN
+	held := 0
+	for _, a := range r.Arrivals {
+		if time.Duration(a.RTT)*time.Microsecond >= latency {
+			held++
+		}
+	}
+	t.Logf("reorder asked %.0f %% (latency %s, gap 1): %d of %d echoes sent ahead (%.2f %%), %d waited the latency", asked, latency, ahead, seqN, got, held)
+	assert.InDelta(t, asked, got, 3, "reorder within ±3 points")
+	assert.InDelta(t, seqN-ahead, held, seqN/50, "the others waited the latency")
+
+	deleteFault(t, ns, "file-reorder")
+	j := chaostest.RunFile(t, "testdata/reorder-experiment.json", chaostest.Var("ns", ns),
+		chaostest.Var("client", client.Status.PodIP), chaostest.Var("server", server.Status.PodIP)).Journal
+	require.Equal(t, journal.StatusCompleted, j.Status)
+	require.Len(t, j.Run, 2)
+	b, _ := json.Marshal(j.Run[1].Output)
+	var out struct {
+		Status int       `json:"status"`
+		Body   seqResult `json:"body"`
+	}
+	require.NoError(t, json.Unmarshal(b, &out), string(b[:min(len(b), 300)]))
+	require.Equal(t, 200, out.Status)
+	once, _, _ = out.Body.counts()
+	require.Equal(t, seqN, once)
+	got = 100 * float64(out.Body.ahead(latency)) / seqN
+	t.Logf("reorder from the file (reorder 50 %%, gap 3, latency 20ms): %.2f %% sent ahead, expected 25 %%", got)
+	assert.InDelta(t, 25, got, 3, "file's reorder within ±3 points")
+	require.Len(t, j.Rollbacks, 1)
+	assert.Equal(t, "succeeded", j.Rollbacks[0].Status)
+	waitNetemGone(t, server, 5*time.Second)
+	baseline(t, client, server)
+	assertNetemClean(t, server, client)
+}
+
+// The process that made a duplicate fault is killed mid-fault (SIGKILL, no rollback): once the
+// 3 s lease lapses the agent removes the table, unbinds the queue and closes the copy sockets.
+func TestNetemLeaseExpiryAfterKill(t *testing.T) {
+	ns := testNS(t)
+	server := startPod(t, ns, "server", "server", "")
+	client := startPod(t, ns, "client", "client", "")
+	deleteFault(t, ns, "orphan-dup")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+ns+"/orphan-dup/duplicate")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "created\n", line)
+	uid := faultUID(t, ns, "orphan-dup")
+	waitTable(t, server, uid, true, time.Now(), 10*time.Second)
+	require.Positive(t, rawSockets(t, server), "the copy sockets are open in the server's netns")
+	_, twice, _ := udpSeq(t, client, server).counts()
+	assert.Greater(t, twice, seqN/2, "the orphan's 100 %% duplication is in effect")
+
+	require.NoError(t, cmd.Process.Kill())
+	killed := time.Now()
+	waitTable(t, server, uid, false, killed, 10*time.Second)
+	waitNetemGone(t, server, 2*time.Second)
+	gone := time.Since(killed)
+	t.Logf("duplicate removed %s after the owner was killed (lease 3 s)", gone)
+	assert.Less(t, gone, 5*time.Second, "removed within lease + 2 s")
+	baseline(t, client, server)
+	assertNetemClean(t, server, client)
+}
+
+// BenchmarkNetemInjectRecover: for duplicate_packets, corrupt_packets and reorder_packets (as
+// from a file), the time from the call to the fault in effect (queue bound, then the table in
+// the pod's netns) and from delete_network_fault to everything gone (table, queue, copy
+// sockets), reported as inject-ms/op and recover-ms/op.
+func BenchmarkNetemInjectRecover(b *testing.B) {
+	ns := testNS(b)
+	server := startPod(b, ns, "server", "server", "")
+	for _, c := range []struct {
+		fn   string
+		args map[string]any
+	}{
+		{"duplicate_packets", map[string]any{"duplicate": "20"}},
+		{"corrupt_packets", map[string]any{"corrupt": "20"}},
+		{"reorder_packets", map[string]any{"reorder": "20", "gap": "2", "latency": "20ms"}},
+	} {
+		b.Run(c.fn, func(b *testing.B) {
+			var in, out time.Duration
+			for i := 0; i < b.N; i++ {
+				args := map[string]any{"name": "bench-netem", "ns": ns, "label_selectors": "app=server", "target_mode": nil}
+				for k, v := range c.args {
+					args[k] = v
+				}
+				start := time.Now()
+				uid := uidOf(b, call(b, "chaosk8s.chaosmesh.network.actions."+c.fn, args))
+				in += waitTable(b, server, uid, true, start, 10*time.Second)
+				start = time.Now()
+				call(b, "chaosk8s.chaosmesh.network.actions.delete_network_fault", map[string]any{"name": "bench-netem", "ns": ns})
+				waitTable(b, server, uid, false, start, 10*time.Second)
+				waitNetemGone(b, server, 10*time.Second)
+				out += time.Since(start)
+			}
+			b.ReportMetric(float64(in.Microseconds())/1000/float64(b.N), "inject-ms/op")
+			b.ReportMetric(float64(out.Microseconds())/1000/float64(b.N), "recover-ms/op")
+		})
+	}
+	assertNetemClean(b, server)
+}
