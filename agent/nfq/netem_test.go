@@ -64,7 +64,7 @@ func (p *pair) burst(t *testing.T, n int, gap time.Duration) []arrival {
 
 // withFault opens queue num in ns with n and installs its table (egress or ingress), and
 // removes both at the end of the test, checking that nothing is left.
-func withFault(t *testing.T, ns *os.File, num uint16, egress bool, n Netem) *Queue {
+func withFault(t testing.TB, ns *os.File, num uint16, egress bool, n Netem) *Queue {
 	t.Helper()
 	table := nft.Prefix + "netem" + strconv.Itoa(int(num))
 	q, err := OpenNetem(ns, num, n)
@@ -84,7 +84,7 @@ func withFault(t *testing.T, ns *os.File, num uint16, egress bool, n Netem) *Que
 	return q
 }
 
-func chance(t *testing.T, percent, correlation float64) *Chance {
+func chance(t testing.TB, percent, correlation float64) *Chance {
 	c, err := NewChance(percent, correlation)
 	require.NoError(t, err)
 	return c
@@ -378,5 +378,43 @@ func TestFixedDelayKeepsOrder(t *testing.T) {
 	require.Len(t, got, 1000)
 	for i, a := range got {
 		require.Equal(t, uint32(i), a.seq, "arrival %d", i)
+	}
+}
+
+// BenchmarkNetemApplyRemove: the kernel side of a fault in a fresh network namespace, as the
+// agent does it: bind the queue (with its copy sockets for a duplicate) and install the table,
+// then release, delete the table and close. Reported as apply-ms/op and remove-ms/op.
+func BenchmarkNetemApplyRemove(b *testing.B) {
+	p := newPair(b)
+	d, err := NewDelay(20*time.Millisecond, 0, 0)
+	require.NoError(b, err)
+	for _, c := range []struct {
+		name string
+		n    Netem
+	}{
+		{"delay", Netem{Delay: d}},
+		{"reorder", Netem{Delay: d, Reorder: chance(b, 20, 0), Gap: 2}},
+		{"duplicate", Netem{Duplicate: chance(b, 20, 0)}},
+		{"corrupt", Netem{Corrupt: chance(b, 20, 0)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			const table, num = nft.Prefix + "bench", 31
+			var apply, remove time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				q, err := OpenNetem(p.b, num, c.n)
+				require.NoError(b, err)
+				require.NoError(b, nft.Apply(p.b, nft.Fault{Table: table, Egress: true, Queue: num}))
+				apply += time.Since(start)
+				start = time.Now()
+				q.Release()
+				_, err = nft.Remove(p.b, table)
+				require.NoError(b, err)
+				require.NoError(b, q.Close())
+				remove += time.Since(start)
+			}
+			b.ReportMetric(float64(apply.Microseconds())/1000/float64(b.N), "apply-ms/op")
+			b.ReportMetric(float64(remove.Microseconds())/1000/float64(b.N), "remove-ms/op")
+		})
 	}
 }

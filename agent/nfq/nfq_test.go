@@ -51,7 +51,7 @@ type pair struct {
 	idle     time.Duration // delays stops reading after this long without a datagram
 }
 
-func newPair(t *testing.T) *pair {
+func newPair(t testing.TB) *pair {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
@@ -103,7 +103,7 @@ func newPair(t *testing.T) *pair {
 }
 
 // delays sends n datagrams, gap apart, and returns the one-way delay of each that arrived.
-func (p *pair) delays(t *testing.T, n int, gap time.Duration) []time.Duration {
+func (p *pair) delays(t testing.TB, n int, gap time.Duration) []time.Duration {
 	t.Helper()
 	got := make(chan []time.Duration)
 	go func() {
@@ -135,7 +135,7 @@ func median(d []time.Duration) time.Duration {
 }
 
 // inNS runs f on a thread inside ns.
-func inNS(t *testing.T, ns *os.File, f func()) {
+func inNS(t testing.TB, ns *os.File, f func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -148,7 +148,7 @@ func inNS(t *testing.T, ns *os.File, f func()) {
 }
 
 // instances lists the queues bound in ns.
-func instances(t *testing.T, ns *os.File) []uint16 {
+func instances(t testing.TB, ns *os.File) []uint16 {
 	var out []uint16
 	inNS(t, ns, func() {
 		var err error
