@@ -293,7 +293,8 @@ func (p *Process) Err() error {
 	}
 }
 
-// Stop kills the stressor and waits until it is gone (its memory freed).
+// Stop kills the stressor and waits until it has been reaped (the kernel frees its memory
+// shortly after).
 func (p *Process) Stop() {
 	_ = p.cmd.Process.Kill()
 	_ = p.stdin.Close()

@@ -138,6 +138,9 @@ func stressSpec(ca commonArgs, stressors map[string]any, duration, containers, s
 	if err := buildSpec(ca, targetArgs{}, spec); err != nil {
 		return nil, err
 	}
+	// chaosk8s writes direction, which StressChaos does not have: the API server drops it (with
+	// a warning) under Chaos Mesh's CRD and chaostest's alike, so it is left out.
+	delete(spec, "direction")
 	setStr(spec, "duration", duration)
 	if names := list(containers); names != nil {
 		spec["containerNames"] = names

@@ -44,7 +44,8 @@ func TestStressSignaturesMatchChaosk8s(t *testing.T) {
 
 // The spec built from chaosk8s's arguments is the one chaosk8s's stress_memory builds (its
 // test: namespaces "default,other", labels "a=b,c=d", annotations "h=5,u=8", workers 1,
-// size "25%", containers "a,b"), without the nulls chaosk8s writes and the API server drops.
+// size "25%", containers "a,b"), without what the API server drops: the nulls chaosk8s
+// writes, and direction, which StressChaos does not have.
 func TestStressSpecLikeChaosk8s(t *testing.T) {
 	spec, err := stressSpec(commonArgs{Name: "hello", NS: "other", NamespacesSelectors: "default,other", LabelSelectors: "a=b,c=d",
 		AnnotationsSelectors: "h=5,u=8", Mode: "one", Direction: "to"},
@@ -55,7 +56,6 @@ func TestStressSpecLikeChaosk8s(t *testing.T) {
 			"annotationSelectors": map[string]any{"h": "5", "u": "8"}},
 		"stressors":      map[string]any{"memory": map[string]any{"workers": int64(1), "size": "25%"}},
 		"mode":           "one",
-		"direction":      "to",
 		"duration":       "30s",
 		"containerNames": []any{"a", "b"},
 	}, spec)
