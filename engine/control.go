@@ -607,7 +607,7 @@ func (r *runner) hypothesis(ctx context.Context, hyp *jsonvalue.Object) (*journa
 }
 
 // method wraps the method with its controls.
-func (r *runner) method(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy string) bool {
+func (r *runner) method(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy HypothesisStrategy) bool {
 	cr := r.ctl
 	if cr == nil {
 		return r.methodRun(ctx, hyp, hasProbes, hypStrategy)

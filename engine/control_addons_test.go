@@ -67,8 +67,8 @@ func (l *logLines) all() []string {
 }
 
 func TestSafeguardsStopTheMethod(t *testing.T) {
-	for _, strategy := range []string{RollbackDefault, RollbackAlways} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, strategy := range []RollbackStrategy{RollbackDefault, RollbackAlways} {
+		t.Run(string(strategy), func(t *testing.T) {
 			// The safeguard checks "up" every 50 ms; once the method's 30 s wait started, "up" turns
 			// false.
 			guard := safeguardControl(withFrequency(probe("up-guard", "get", `{"key": "up"}`, `true`), "0.05"))

@@ -231,8 +231,8 @@ func TestControlActivityLevelOnly(t *testing.T) {
 }
 
 func TestControlInterruptBeforeMethod(t *testing.T) {
-	for _, strategy := range []string{RollbackDefault, RollbackAlways} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, strategy := range []RollbackStrategy{RollbackDefault, RollbackAlways} {
+		t.Run(string(strategy), func(t *testing.T) {
 			src := withControls(experiment([]string{healthyProbe}, []string{breakIt}, []string{rollbackIt}), `"steady-state-hypothesis"`,
 				ctl("stop", "", `{"interrupt": "before_method"}`))
 			resetState()

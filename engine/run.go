@@ -33,7 +33,8 @@ type runner struct {
 	// masker hides secret values in log lines and the journal (secretmask.go).
 	masker *secretMasker
 
-	hypStrategy, rbStrategy string
+	hypStrategy HypothesisStrategy
+	rbStrategy  RollbackStrategy
 
 	py pythonBridge // python providers without a Go provider (python.go)
 
@@ -221,7 +222,7 @@ func (r *runner) setStatus(s string) {
 	r.mu.Unlock()
 }
 
-func (r *runner) run(ctx context.Context, hypStrategy, rbStrategy string) {
+func (r *runner) run(ctx context.Context, hypStrategy HypothesisStrategy, rbStrategy RollbackStrategy) {
 	defer r.py.close()
 	start := time.Now()
 	r.j = &journal.Journal{
@@ -241,10 +242,10 @@ func (r *runner) run(ctx context.Context, hypStrategy, rbStrategy string) {
 	ctx = r.startControls(ctx)
 	defer r.endControls()
 	r.log(LevelInfo, "Steady-state strategy: "+strategyLogName(hypStrategy))
-	r.log(LevelInfo, "Rollbacks strategy: "+rbStrategy)
+	r.log(LevelInfo, "Rollbacks strategy: "+string(rbStrategy))
 	hyp, _ := r.exp.obj.Value("steady-state-hypothesis").(*jsonvalue.Object)
 	hasProbes := hyp != nil && len(list(hyp.Value("probes"))) > 0
-	if hypStrategy == "skip" {
+	if hypStrategy == StrategySkip {
 		r.log(LevelInfo, "Skipping Steady-State Hypothesis as requested")
 	} else if !hasProbes {
 		r.log(LevelInfo, "No steady state hypothesis defined. That's ok, just exploring.")
@@ -317,11 +318,11 @@ func (r *runner) run(ctx context.Context, hypStrategy, rbStrategy string) {
 	}
 }
 
-func strategyLogName(s string) string {
+func strategyLogName(s HypothesisStrategy) string {
 	if s == StrategyContinuously {
 		return "continuous"
 	}
-	return s
+	return string(s)
 }
 
 func (r *runner) interrupted(ctx context.Context) {
@@ -518,7 +519,7 @@ func (r *runner) reason(rec *journal.Run) string {
 }
 
 // methodRun plays the method; it reports whether the method state exists (false when aborted).
-func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy string) bool {
+func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes bool, hypStrategy HypothesisStrategy) bool {
 	stopDuring := make(chan struct{})
 	var duringDone chan struct{}
 	if hasProbes && (hypStrategy == StrategyDuringMethodOnly || hypStrategy == StrategyContinuously) {

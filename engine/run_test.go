@@ -298,7 +298,7 @@ func TestStrategies(t *testing.T) {
 	src := experiment([]string{probe("p", "set", `{"key": "x", "value": 1}`, `1`)},
 		[]string{act("action", "slow", "wait", `{"name": "slow", "seconds": 0.3}`)}, nil)
 	cases := []struct {
-		strategy              string
+		strategy              HypothesisStrategy
 		before, after, during bool
 	}{
 		{"default", true, true, false},
@@ -308,7 +308,7 @@ func TestStrategies(t *testing.T) {
 		{"continuously", true, true, true},
 	}
 	for _, c := range cases {
-		t.Run(c.strategy, func(t *testing.T) {
+		t.Run(string(c.strategy), func(t *testing.T) {
 			signals = map[string]chan struct{}{}
 			j := runJSON(t, src, Settings{HypothesisStrategy: c.strategy, HypothesisFrequency: 50 * time.Millisecond})
 			require.Equal(t, c.before, j.SteadyStates.Before != nil)
@@ -323,12 +323,30 @@ func TestRuntimeBlockStrategies(t *testing.T) {
 	e := mustParse(t, `{"title": "t", "description": "d", "method": [], "runtime": {"rollbacks": {"strategy": "always"}}}`)
 	h, rb, err := e.Strategies("", "")
 	require.NoError(t, err)
-	require.Equal(t, []string{"default", "always"}, []string{h, rb})
+	require.Equal(t, []string{"default", "always"}, []string{string(h), string(rb)})
 	h, rb, err = e.Strategies("continously", "never")
 	require.NoError(t, err)
-	require.Equal(t, []string{"continuously", "never"}, []string{h, rb})
+	require.Equal(t, []string{"continuously", "never"}, []string{string(h), string(rb)})
 	_, _, err = mustParse(t, `{"runtime": {"hypothesis": {"strategy": "sometimes"}}}`).Strategies("", "")
 	require.ErrorContains(t, err, `unknown hypothesis strategy "sometimes"`)
+	_, _, err = mustParse(t, `{"runtime": {"rollbacks": {"strategy": "sometimes"}}}`).Strategies("", "")
+	require.EqualError(t, err, `unknown rollback strategy "sometimes": want default, always, never or deviated`)
+}
+
+// TestSettingsStrategiesAreChecked: a strategy set in Go that Chaos Toolkit does not know stops
+// the run before anything runs, with an error naming the value and the valid ones.
+func TestSettingsStrategiesAreChecked(t *testing.T) {
+	e := mustParse(t, `{"title": "t", "description": "d", "method": [{"type": "action", "name": "a", "provider": {"type": "python", "module": "m", "func": "f"}}]}`)
+	_, err := Run(context.Background(), e, Settings{HypothesisStrategy: "sometimes", NoValidation: true})
+	require.EqualError(t, err, `unknown hypothesis strategy "sometimes": want default, before-method-only, after-method-only, during-method-only or continuously`)
+	_, err = Run(context.Background(), e, Settings{RollbackStrategy: "Always", NoValidation: true})
+	require.EqualError(t, err, `unknown rollback strategy "Always": want default, always, never or deviated`)
+	for _, s := range []string{"", "default", "before-method-only", "after-method-only", "during-method-only", "continuously", "continously", "skip"} {
+		_, err := ParseHypothesisStrategy(s)
+		require.NoError(t, err, s)
+	}
+	h, _ := ParseHypothesisStrategy("continously")
+	require.Equal(t, StrategyContinuously, h)
 }
 
 func TestFailFastDuringMethod(t *testing.T) {

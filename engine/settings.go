@@ -8,22 +8,71 @@ import (
 	"github.com/chaostest/chaostest/jsonvalue"
 )
 
-// Hypothesis strategies (when the steady state is checked), as `chaos run --hypothesis-strategy`.
+// HypothesisStrategy says when the steady-state hypothesis is checked: the values of `chaos run
+// --hypothesis-strategy` and of "strategy" in an experiment's runtime.hypothesis block.
+// ParseHypothesisStrategy checks a value; Run refuses an unknown one.
+type HypothesisStrategy string
+
+// Hypothesis strategies, spelled as Chaos Toolkit spells them.
 const (
-	StrategyDefault          = "default"
-	StrategyBeforeMethodOnly = "before-method-only"
-	StrategyAfterMethodOnly  = "after-method-only"
-	StrategyDuringMethodOnly = "during-method-only"
-	StrategyContinuously     = "continuously"
+	// StrategyDefault checks the steady state before and after the method.
+	StrategyDefault HypothesisStrategy = "default"
+	// StrategyBeforeMethodOnly checks it before the method only.
+	StrategyBeforeMethodOnly HypothesisStrategy = "before-method-only"
+	// StrategyAfterMethodOnly checks it after the method only.
+	StrategyAfterMethodOnly HypothesisStrategy = "after-method-only"
+	// StrategyDuringMethodOnly checks it repeatedly while the method runs, and only then.
+	StrategyDuringMethodOnly HypothesisStrategy = "during-method-only"
+	// StrategyContinuously checks it before, during and after the method.
+	StrategyContinuously HypothesisStrategy = "continuously"
+	// StrategySkip never checks it (chaoslib's Strategy.SKIP: an experiment's runtime block
+	// only; `chaos run` has no flag value for it).
+	StrategySkip HypothesisStrategy = "skip"
 )
 
-// Rollback strategies (when rollbacks are played), as `chaos run --rollback-strategy`.
+// ParseHypothesisStrategy returns the hypothesis strategy s names. It accepts chaoslib's
+// spellings, "continously" (its historical misspelling) included, and "" as "default"; anything
+// else is an error that lists the valid values.
+func ParseHypothesisStrategy(s string) (HypothesisStrategy, error) {
+	switch h := HypothesisStrategy(s); h {
+	case "":
+		return StrategyDefault, nil
+	case "continously":
+		return StrategyContinuously, nil
+	case StrategyDefault, StrategyBeforeMethodOnly, StrategyAfterMethodOnly, StrategyDuringMethodOnly, StrategyContinuously, StrategySkip:
+		return h, nil
+	}
+	return "", fmt.Errorf("unknown hypothesis strategy %q: want default, before-method-only, after-method-only, during-method-only or continuously", s)
+}
+
+// RollbackStrategy says when rollbacks are played: the values of `chaos run --rollback-strategy`
+// and of "strategy" in an experiment's runtime.rollbacks block. ParseRollbackStrategy checks a
+// value; Run refuses an unknown one.
+type RollbackStrategy string
+
+// Rollback strategies, spelled as Chaos Toolkit spells them.
 const (
-	RollbackDefault  = "default"
-	RollbackAlways   = "always"
-	RollbackNever    = "never"
-	RollbackDeviated = "deviated"
+	// RollbackDefault plays rollbacks unless the run was interrupted or aborted.
+	RollbackDefault RollbackStrategy = "default"
+	// RollbackAlways plays them whatever happened.
+	RollbackAlways RollbackStrategy = "always"
+	// RollbackNever never plays them.
+	RollbackNever RollbackStrategy = "never"
+	// RollbackDeviated plays them only when the steady state deviated.
+	RollbackDeviated RollbackStrategy = "deviated"
 )
+
+// ParseRollbackStrategy returns the rollback strategy s names ("" is "default"), or an error
+// that lists the valid values.
+func ParseRollbackStrategy(s string) (RollbackStrategy, error) {
+	switch rb := RollbackStrategy(s); rb {
+	case "":
+		return RollbackDefault, nil
+	case RollbackDefault, RollbackAlways, RollbackNever, RollbackDeviated:
+		return rb, nil
+	}
+	return "", fmt.Errorf("unknown rollback strategy %q: want default, always, never or deviated", s)
+}
 
 // Dry modes, as `chaos run --dry`.
 const (
@@ -42,7 +91,7 @@ type Settings struct {
 	Vars *Vars
 	// HypothesisStrategy is one of the Strategy constants; "" takes the experiment's runtime
 	// block, else "default".
-	HypothesisStrategy string
+	HypothesisStrategy HypothesisStrategy
 	// HypothesisFrequency is the gap between steady-state checks while the method runs
 	// (during-method-only, continuously). Zero means 1 s. Sub-second values are fine.
 	HypothesisFrequency time.Duration
@@ -50,7 +99,7 @@ type Settings struct {
 	FailFast bool
 	// RollbackStrategy is one of the Rollback constants; "" takes the experiment's runtime block,
 	// else "default".
-	RollbackStrategy string
+	RollbackStrategy RollbackStrategy
 	// Dry is "" or one of the Dry constants.
 	Dry string
 	// NoValidation skips validation (`--no-validation`).
@@ -93,10 +142,11 @@ func FormatLine(t time.Time, level Level, msg string) string {
 	return "[" + t.Format("2006-01-02 15:04:05") + " " + string(level) + "] " + msg
 }
 
-// Strategies works out the hypothesis and rollback strategies as `chaos run` does: a flag wins;
-// else, if the experiment has a runtime block, both come from it ("default" for one it omits);
-// else "default".
-func (e *Experiment) Strategies(hypothesis, rollback string) (string, string, error) {
+// Strategies works out the hypothesis and rollback strategies as `chaos run` does: a flag (a
+// Settings field) wins; else, if the experiment has a runtime block, both come from it
+// ("default" for one it omits); else "default". An unknown strategy, given or read from the
+// file, is an error naming it and the valid values.
+func (e *Experiment) Strategies(hypothesis HypothesisStrategy, rollback RollbackStrategy) (HypothesisStrategy, RollbackStrategy, error) {
 	rt, hasRuntime := e.obj.Value("runtime").(*jsonvalue.Object)
 	pick := func(flag, section string) string {
 		if flag != "" {
@@ -109,21 +159,15 @@ func (e *Experiment) Strategies(hypothesis, rollback string) (string, string, er
 				}
 			}
 		}
-		return "default"
+		return ""
 	}
-	h, rb := pick(hypothesis, "hypothesis"), pick(rollback, "rollbacks")
-	if h == "continously" {
-		h = StrategyContinuously
+	h, err := ParseHypothesisStrategy(pick(string(hypothesis), "hypothesis"))
+	if err != nil {
+		return "", "", err
 	}
-	switch h {
-	case StrategyDefault, StrategyBeforeMethodOnly, StrategyAfterMethodOnly, StrategyDuringMethodOnly, StrategyContinuously, "skip":
-	default:
-		return "", "", fmt.Errorf("unknown hypothesis strategy %q: want default, before-method-only, after-method-only, during-method-only or continuously", h)
-	}
-	switch rb {
-	case RollbackDefault, RollbackAlways, RollbackNever, RollbackDeviated:
-	default:
-		return "", "", fmt.Errorf("unknown rollback strategy %q: want default, always, never or deviated", rb)
+	rb, err := ParseRollbackStrategy(pick(string(rollback), "rollbacks"))
+	if err != nil {
+		return "", "", err
 	}
 	return h, rb, nil
 }

@@ -121,7 +121,7 @@ func (r *runner) rollbacksInterrupted(rctx context.Context) {
 // rollbacks plays the rollbacks according to the strategy (compat §3.3), logging as chaoslib's
 // run_rollback and run_rollbacks do. Rollbacks run under rollbackContext; when it ends before
 // they are all played, the run ends interrupted.
-func (r *runner) rollbacks(ctx context.Context, strategy string) {
+func (r *runner) rollbacks(ctx context.Context, strategy RollbackStrategy) {
 	if r.skipRollbacksForSignal() {
 		return
 	}

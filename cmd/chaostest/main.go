@@ -277,11 +277,11 @@ func runMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	j, err := engine.Run(ctx, exp, engine.Settings{
 		Vars:                vars,
-		HypothesisStrategy:  hyp,
+		HypothesisStrategy:  engine.HypothesisStrategy(hyp),
 		HypothesisFrequency: time.Duration(f.frequency * float64(time.Second)),
 		FailFast:            f.failFast,
 		JournalDuring:       f.journalDur.value,
-		RollbackStrategy:    rb,
+		RollbackStrategy:    engine.RollbackStrategy(rb),
 		Dry:                 f.dry.value,
 		NoValidation:        f.noValidation,
 		Log:                 logf,
