@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -344,6 +346,61 @@ func TestStressFromExperimentFile(t *testing.T) {
 	assert.Contains(t, string(all), `"name":"file-burn"`)
 	require.Len(t, j.Rollbacks, 1)
 	assert.Equal(t, "succeeded", j.Rollbacks[0].Status)
+	waitNoStressor(t, 5*time.Second)
+}
+
+// A stressor stops with its container: the pod is deleted mid-stress and the stressor is gone
+// (the runtime can then remove the container's cgroup); the record goes back to Not Injected.
+func TestStressStopsWithItsPod(t *testing.T) {
+	ns := testNS(t)
+	stressPod(t, ns, "doomed", corev1.ResourceRequirements{})
+	deleteStress(t, ns, "doomed")
+	uid := uidOf(t, call(t, "chaosk8s.chaosmesh.stress.actions.stress_cpu", map[string]any{
+		"name": "doomed", "ns": ns, "label_selectors": "app=stressed", "workers": 1, "load": 10}))
+	waitStressors(t, uid, 1, time.Now(), 10*time.Second)
+	require.NoError(t, kube.Clientset().CoreV1().Pods(ns).Delete(context.Background(), "doomed", metav1.DeleteOptions{}))
+	start := time.Now()
+	_, gone := waitStressors(t, uid, 0, start, 10*time.Second)
+	t.Logf("stressor gone %s after the pod's deletion", gone)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st := stressStatus(t, ns, "doomed")
+		if len(st.Experiment.Records) == 1 && st.Experiment.Records[0].Phase == v1alpha1.NotInjected {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "record still injected: %+v", st.Experiment.Records)
+	}
+	noStressorLeft(t)
+}
+
+// A stressor dies with the agent: the agent's process is killed with SIGKILL (no chance to
+// stop anything) and the stressor is gone at once (Pdeathsig); the restarted agent, seeing the
+// stress still due, starts a new one. The test waits for the agent to be back.
+func TestStressorDiesWithAgent(t *testing.T) {
+	ns := testNS(t)
+	stressPod(t, ns, "victim", corev1.ResourceRequirements{})
+	deleteStress(t, ns, "victim")
+	uid := uidOf(t, call(t, "chaosk8s.chaosmesh.stress.actions.stress_cpu", map[string]any{
+		"name": "victim", "ns": ns, "label_selectors": "app=stressed", "workers": 1, "load": 10}))
+	f, _ := waitStressors(t, uid, 1, time.Now(), 10*time.Second)
+	agentPID := f[0].PPID
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(agentPID) + "/exe")
+	require.NoError(t, err)
+	require.Contains(t, exe, "chaostest-agent", "the stressor's parent is the agent")
+	require.NoError(t, syscall.Kill(agentPID, syscall.SIGKILL))
+	killed := time.Now()
+	for {
+		if found := stressors(t, uid); len(found) == 0 || found[0].PID != f[0].PID {
+			break
+		}
+		require.Less(t, time.Since(killed), 2*time.Second, "the stressor outlived the agent")
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("stressor gone %s after the agent was killed", time.Since(killed).Round(time.Millisecond))
+	// The DaemonSet restarts the agent, which starts the stress again (it is still due).
+	again, back := waitStressors(t, uid, 1, killed, 2*time.Minute)
+	assert.NotEqual(t, f[0].PID, again[0].PID)
+	t.Logf("restarted agent runs a new stressor %s after the kill", back.Round(time.Millisecond))
+	call(t, "chaosk8s.chaosmesh.stress.actions.delete_stressor", map[string]any{"name": "victim", "ns": ns})
 	waitNoStressor(t, 5*time.Second)
 }
 

@@ -3,7 +3,10 @@
 // delete_network_fault, get_network_fault(s)) and a Go API for them. As chaosk8s
 // does, they create, delete and read Chaos Mesh NetworkChaos objects (chaos-mesh.org/v1alpha1):
 // on a cluster with Chaos Mesh, Chaos Mesh serves them; on one with chaostest's agent (package
-// agent; the local cluster, or `chaostest agent install`), the agent does.
+// agent; the local cluster, or `chaostest agent install`), the agent does. The
+// chaosk8s.chaosmesh.stress functions (stress_cpu, stress_memory, delete_stressor,
+// get_stressor(s); Go API StressCPU, StressMemory, DeleteStressor, GetStressor(s)) do the same
+// with StressChaos objects.
 //
 // When chaostest's agent serves the kind, the functions first check that it can serve the
 // spec (today: loss, partition, delay with reordering, duplicate, corrupt and bandwidth) and refuse the rest with "not supported by the chaostest
