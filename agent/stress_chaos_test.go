@@ -284,6 +284,42 @@ func TestStressMemory(t *testing.T) {
 	assert.Less(t, after-before, 4.0, "memory given back")
 }
 
+// A memory stress over the container's limit meets the container's OOM killer, which ends the
+// stressor (the biggest process of the cgroup), not the application; the agent records the
+// exit and starts it again after 1 s, as memStress does, so the pressure lasts.
+func TestStressMemoryOverLimit(t *testing.T) {
+	ns := testNS(t)
+	p := stressPod(t, ns, "tight", corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("96Mi")}})
+	deleteStress(t, ns, "tight")
+	uid := uidOf(t, call(t, "chaosk8s.chaosmesh.stress.actions.stress_memory", map[string]any{
+		"name": "tight", "ns": ns, "label_selectors": "app=stressed", "size": "128MiB"}))
+	first, _ := waitStressors(t, uid, 1, time.Now(), 10*time.Second)
+	var restarted []stress.Found
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		restarted = stressors(t, uid)
+		if len(restarted) == 1 && restarted[0].PID != first[0].PID {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no restarted stressor")
+	}
+	st := stressStatus(t, ns, "tight")
+	require.Len(t, st.Experiment.Records, 1)
+	var exits []string
+	for _, e := range st.Experiment.Records[0].Events {
+		if e.Type == "Failed" {
+			exits = append(exits, e.Message)
+		}
+	}
+	require.NotEmpty(t, exits)
+	assert.Contains(t, exits[0], "signal: killed")
+	t.Logf("stressor %d ended (%s), %d started again", first[0].PID, exits[0], restarted[0].PID)
+	got, err := kube.Clientset().CoreV1().Pods(ns).Get(context.Background(), p.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, got.Status.ContainerStatuses[0].RestartCount, "the application survived")
+	call(t, "chaosk8s.chaosmesh.stress.actions.delete_stressor", map[string]any{"name": "tight", "ns": ns})
+	waitNoStressor(t, 5*time.Second)
+}
+
 // spec.duration ends the stress without a delete.
 func TestStressDurationEnds(t *testing.T) {
 	ns := testNS(t)
