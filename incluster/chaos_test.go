@@ -406,10 +406,13 @@ func TestInClusterParallel(t *testing.T) {
   "method": [{"type": "probe", "name": "count", "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
    "arguments": {"label_selector": "app=server", "ns": %q}}, "pauses": {"after": 1}}]}`, name, url, ns)
 	}
+	// the steady state (two server pods) holds before and not after the method scales the
+	// deployment to three: deviated, exit code 1
 	deviated := fmt.Sprintf(`{"title": "deviates", "description": "d", "steady-state-hypothesis": {"title": "two pods", "probes": [
-  {"type": "probe", "name": "three-pods", "tolerance": 3, "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
+  {"type": "probe", "name": "two-pods", "tolerance": 2, "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
    "arguments": {"label_selector": "app=server", "ns": %q}}}]},
-  "method": [{"type": "action", "name": "wait", "provider": {"type": "process", "path": "/chaostest", "arguments": ["version"]}}]}`, ns)
+  "method": [{"type": "action", "name": "scale-up", "provider": {"type": "python", "module": "chaosk8s.deployment.actions", "func": "scale_deployment",
+   "arguments": {"name": "server", "replicas": 3, "ns": %q}}, "pauses": {"after": 5}}]}`, ns, ns)
 	for name, body := range map[string]string{"a.json": good("a"), "b.json": good("b"), "c.json": deviated} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
@@ -419,8 +422,7 @@ func TestInClusterParallel(t *testing.T) {
 	require.Len(t, lines, 4, res.stderr)
 	assert.Regexp(t, `^a\.json +completed \(exit code 0, .*\) journal: out/journal-a\.json$`, lines[0])
 	assert.Regexp(t, `^b\.json +completed \(exit code 0, .*\) journal: out/journal-b\.json$`, lines[1])
-	// before-hypothesis not met: completed, not deviated, the method skipped
-	assert.Regexp(t, `^c\.json +completed \(exit code 1, .*\) journal: out/journal-c\.json$`, lines[2])
+	assert.Regexp(t, `^c\.json +completed, deviated \(exit code 1, .*\) journal: out/journal-c\.json$`, lines[2])
 	assert.Regexp(t, `^3 experiments in .*: 1 of 3 failed$`, lines[3])
 	assert.Equal(t, 1, res.code)
 	for _, f := range []string{"a", "b", "c"} {
