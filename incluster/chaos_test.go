@@ -416,6 +416,7 @@ func TestInClusterParallel(t *testing.T) {
 	for name, body := range map[string]string{"a.json": good("a"), "b.json": good("b"), "c.json": deviated} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "out"), 0o755))
 	res := chaostest(t, dir, "run", "--in-cluster", "--own-namespace", "--parallel", "2", "--journal-path", "out/journal.json", "a.json", "b.json", "c.json")
 	t.Log(res.stdout)
 	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
