@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,6 +122,22 @@ func deployServer(t *testing.T, ns, name string) string {
 		require.True(t, time.Now().Before(deadline), "deployment %s/%s not ready", ns, name)
 		time.Sleep(250 * time.Millisecond)
 	}
+	// kube-proxy programs the Service a moment after its endpoints exist: wait for five
+	// answers in a row on new connections
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for streak := 0; streak < 5; {
+		resp, err := client.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		if err == nil && resp.StatusCode == 200 {
+			streak++
+		} else {
+			streak = 0
+		}
+		require.True(t, time.Now().Before(deadline), "service %s/%s does not answer at %s: %v", ns, name, url, err)
+		time.Sleep(100 * time.Millisecond)
+	}
 	return url
 }
 
@@ -147,7 +164,7 @@ func seedExperiment(ns, app, url string) string {
     {"type": "action", "name": "terminate-one-server-pod",
      "provider": {"type": "python", "module": "chaosk8s.pod.actions", "func": "terminate_pods",
                   "arguments": {"label_selector": "app=%s", "ns": %q, "qty": 1, "rand": true}},
-     "pauses": {"after": 2}}
+     "pauses": {"after": 8}}
   ],
   "rollbacks": []
 }`, url, app, ns, app, ns)
@@ -175,15 +192,18 @@ func chaostest(t *testing.T, dir string, args ...string) cliResult {
 	return cliResult{code, stdout.String(), stderr.String()}
 }
 
-var stamp = regexp.MustCompile(`^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\w+)\] `)
+var (
+	stamp   = regexp.MustCompile(`^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\w+)\] `)
+	podName = regexp.MustCompile(`\b(server-[a-z0-9]+)-[a-z0-9]{5}\b`)
+)
 
-// runLines are the run's own log lines with their times removed (the CLI's debug lines and
-// the pod's framing are not among them).
+// runLines are the run's own log lines with their times and pod names masked (the CLI's
+// debug lines and the pod's framing are not among them).
 func runLines(log string) []string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
 		if m := stamp.FindStringSubmatch(l); m != nil && m[1] != "DEBUG" {
-			out = append(out, stamp.ReplaceAllString(l, "[$1] "))
+			out = append(out, podName.ReplaceAllString(stamp.ReplaceAllString(l, "[$1] "), "$1-<pod>"))
 		}
 	}
 	return out
