@@ -430,35 +430,36 @@ func (r *run) follow(ctx context.Context, interrupt <-chan struct{}) (code int, 
 		return code, nil, nil, err
 	}
 	jr := &journalReader{}
-	var last string // timestamp of the last line printed
+	// seen counts the log lines already handled: a stream reopened (it broke, or the container
+	// ended before the kubelet sent the last lines) starts from the log's beginning and skips
+	// them, which neither loses nor repeats a line (timestamps can tie).
+	seen := 0
+	read := func(follow bool) error {
+		stream, err := r.cs.CoreV1().Pods(r.o.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "chaostest", Follow: follow}).Stream(ctx)
+		if err != nil {
+			return err
+		}
+		defer stream.Close()
+		sc := bufio.NewScanner(stream)
+		sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+		n := 0
+		for sc.Scan() {
+			if n++; n <= seen {
+				continue
+			}
+			seen = n
+			framing, ferr := jr.line(sc.Text())
+			if ferr != nil {
+				jerr = ferr
+			}
+			if !framing && r.o.Log != nil {
+				fmt.Fprintln(r.o.Log, sc.Text())
+			}
+		}
+		return sc.Err()
+	}
 	for attempt := 0; ; attempt++ {
-		opts := &corev1.PodLogOptions{Container: "chaostest", Follow: true, Timestamps: true}
-		if last != "" {
-			if t, perr := time.Parse(time.RFC3339Nano, last); perr == nil {
-				st := metav1.NewTime(t)
-				opts.SinceTime = &st
-			}
-		}
-		stream, serr := r.cs.CoreV1().Pods(r.o.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
-		if serr == nil {
-			sc := bufio.NewScanner(stream)
-			sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-			for sc.Scan() {
-				ts, line, _ := strings.Cut(sc.Text(), " ")
-				if last != "" && ts <= last {
-					continue // already printed before the stream was reopened
-				}
-				last = ts
-				framing, ferr := jr.line(line)
-				if ferr != nil {
-					jerr = ferr
-				}
-				if !framing && r.o.Log != nil {
-					fmt.Fprintln(r.o.Log, line)
-				}
-			}
-			stream.Close()
-		}
+		serr := read(true)
 		select {
 		case <-abandon:
 			return code, nil, nil, errAbandoned
@@ -476,6 +477,14 @@ func (r *run) follow(ctx context.Context, interrupt <-chan struct{}) (code int, 
 			return code, nil, nil, fmt.Errorf("in-cluster run: the log of pod %s keeps breaking: %v", pod.Name, serr)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	// The follow stream can end with the container before the kubelet has sent its last
+	// lines: read the whole log again until the journal's framing is complete.
+	for i := 0; i < 10 && !jr.done && jerr == nil && ctx.Err() == nil; i++ {
+		if i > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		_ = read(false)
 	}
 	code, _ = r.exitCode(ctx, pod.Name)
 	if jerr == nil {
