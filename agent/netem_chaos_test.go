@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/chaostest/chaostest/agent"
 	"github.com/chaostest/chaostest/agent/node"
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/journal"
@@ -27,26 +29,45 @@ import (
 	_ "github.com/chaostest/chaostest/providers/http" // the file's probe
 )
 
-// seqN and seqGap: each netem measurement sends 3 000 numbered datagrams, 300 µs apart, from
+// seqN and seqGap: each netem measurement sends 3 000 numbered datagrams, 1 ms apart, from
 // inside the client pod to the server pod's UDP echo.
 const (
 	seqN   = 3000
-	seqGap = 300
+	seqGap = 1000
 )
 
 // seqResult is what the client pod's /udpseq answers: the echoes in arrival order and how much
-// the client's Udp InErrors counter grew.
+// the client's Udp InErrors and InCsumErrors counters grew; ServerDrops is how much the
+// server's Udp InErrors grew meanwhile (datagrams its echo's full buffer dropped: on a loaded
+// machine a pod is sometimes not scheduled for a while).
 type seqResult struct {
 	Arrivals []struct {
 		Seq uint32 `json:"seq"`
 		RTT int64  `json:"rtt_us"`
 	} `json:"arrivals"`
-	InErrors int64 `json:"udp_in_errors"`
+	InErrors     int64 `json:"udp_in_errors"`
+	InCsumErrors int64 `json:"udp_in_csum_errors"`
+	ServerDrops  int64 `json:"-"`
+}
+
+// udpErrors reads a netprobe pod's Udp InErrors and InCsumErrors counters.
+func udpErrors(t testing.TB, p *corev1.Pod) (inErrors, inCsumErrors int64) {
+	t.Helper()
+	resp, err := http.Get("http://" + net.JoinHostPort(p.Status.PodIP, "9002") + "/udperrors")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		InErrors     int64 `json:"in_errors"`
+		InCsumErrors int64 `json:"in_csum_errors"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out.InErrors, out.InCsumErrors
 }
 
 // udpSeq asks the client pod to send seqN numbered datagrams to the server's echo.
 func udpSeq(t testing.TB, client, server *corev1.Pod) seqResult {
 	t.Helper()
+	before, _ := udpErrors(t, server)
 	c := &http.Client{Timeout: time.Minute}
 	resp, err := c.Get(fmt.Sprintf("http://%s/udpseq?addr=%s&n=%d&gap_us=%d", net.JoinHostPort(client.Status.PodIP, "9002"), server.Status.PodIP, seqN, seqGap))
 	require.NoError(t, err)
@@ -54,6 +75,8 @@ func udpSeq(t testing.TB, client, server *corev1.Pod) seqResult {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var r seqResult
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	after, _ := udpErrors(t, server)
+	r.ServerDrops = after - before
 	return r
 }
 
@@ -76,6 +99,17 @@ func (r seqResult) counts() (once, twice, missing int) {
 	return
 }
 
+// lostToLoad is how many datagrams a full socket buffer dropped, at the server or at the client
+// (InErrors that are not checksum errors): lost by the machine's load, not by a fault.
+func (r seqResult) lostToLoad() int {
+	return int(r.ServerDrops + r.InErrors - r.InCsumErrors)
+}
+
+// delivered is how many echoes reached the client's socket layer: the base of the rates. (A
+// full buffer drops a datagram before its checksum is checked, so the drops are left out of
+// both sides.)
+func (r seqResult) delivered() int { return seqN - r.lostToLoad() }
+
 // ahead counts the echoes sent ahead of the delayed ones: an earlier echo arrives after it, or
 // its round trip is under half the latency (0: only the first).
 func (r seqResult) ahead(latency time.Duration) int {
@@ -84,6 +118,21 @@ func (r seqResult) ahead(latency time.Duration) int {
 	for i := len(r.Arrivals) - 1; i >= 0; i-- {
 		a := r.Arrivals[i]
 		if minLater < a.Seq || time.Duration(a.RTT)*time.Microsecond < latency/2 {
+			n++
+		}
+		minLater = min(minLater, a.Seq)
+	}
+	return n
+}
+
+// held counts the echoes not sent ahead that waited less than the latency (-1 ms).
+func (r seqResult) heldShort(latency time.Duration) int {
+	n := 0
+	minLater := uint32(math.MaxUint32)
+	for i := len(r.Arrivals) - 1; i >= 0; i-- {
+		a := r.Arrivals[i]
+		rtt := time.Duration(a.RTT) * time.Microsecond
+		if !(minLater < a.Seq || rtt < latency/2) && rtt < latency-time.Millisecond {
 			n++
 		}
 		minLater = min(minLater, a.Seq)
@@ -118,9 +167,50 @@ func waitNetemGone(t testing.TB, p *corev1.Pod, within time.Duration) {
 	}
 }
 
+// agentIdentity names the running agent pods and containers: it changes when the agent is
+// replaced or restarted (the cluster is shared: another worktree's tests install their own
+// build of the agent, and a fault's held packets are lost while one agent hands over to the
+// next).
+func agentIdentity(t testing.TB) string {
+	t.Helper()
+	l, err := kube.Clientset().CoreV1().Pods(agent.DefaultNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + agent.DaemonSetName})
+	require.NoError(t, err)
+	id := ""
+	for _, p := range l.Items {
+		id += string(p.UID)
+		for _, c := range p.Status.ContainerStatuses {
+			id += fmt.Sprintf("/%s/%d", c.ContainerID, c.RestartCount)
+		}
+		id += ";"
+	}
+	return id
+}
+
+// undisturbed runs measure up to three times until the agent was not replaced meanwhile.
+func undisturbed(t *testing.T, measure func()) {
+	t.Helper()
+	for try := 1; ; try++ {
+		before := agentIdentity(t)
+		measure()
+		if agentIdentity(t) == before {
+			return
+		}
+		require.Less(t, try, 3, "the agent was replaced during each of 3 measurements")
+		t.Logf("the agent was replaced during measurement %d (another test installed its build): measuring again", try)
+	}
+}
+
 // measureDuring runs the experiment action, rolled back by deleting the fault name, and measures
-// with udpSeq once the fault's table and queue are in the selected pod.
+// with udpSeq once the fault's table and queue are in the selected pod (again if the agent was
+// replaced meanwhile).
 func measureDuring(t *testing.T, ns, name string, action *chaostest.Activity, selected, client, server *corev1.Pod) seqResult {
+	t.Helper()
+	var r seqResult
+	undisturbed(t, func() { r = measureOnce(t, ns, name, action, selected, client, server) })
+	return r
+}
+
+func measureOnce(t *testing.T, ns, name string, action *chaostest.Activity, selected, client, server *corev1.Pod) seqResult {
 	t.Helper()
 	deleteFault(t, ns, name)
 	var r seqResult
@@ -139,18 +229,23 @@ func measureDuring(t *testing.T, ns, name string, action *chaostest.Activity, se
 	return r
 }
 
-// baseline checks that the path is clean before a fault: every echo back once, in order.
+// baseline checks that the path is clean before a fault: every echo back once (but those a
+// full socket buffer dropped), in order.
 func baseline(t *testing.T, client, server *corev1.Pod) {
 	t.Helper()
 	r := udpSeq(t, client, server)
-	once, twice, missing := r.counts()
-	require.Equal(t, seqN, once, "before the fault: every echo once (twice %d, missing %d)", twice, missing)
+	_, twice, missing := r.counts()
+	require.Zero(t, twice, "before the fault: no echo twice")
+	require.Equal(t, r.lostToLoad(), missing, "before the fault: nothing missing but what full buffers dropped")
 	require.Zero(t, r.ahead(0), "before the fault: in order")
+	if missing > 0 {
+		t.Logf("baseline: %d datagrams dropped by full socket buffers (server %d)", missing, r.ServerDrops)
+	}
 }
 
 // Duplication on the server pod's egress, measured from inside the client pod: the asked share
-// of the echoes arrives twice (±3 points over 3 000), none is lost; the rollback leaves no
-// table, queue or copy socket, and no echo arrives twice any more.
+// of the echoes arrives twice (±3 points over 3 000), none is lost by the fault; the rollback
+// leaves no table, queue or copy socket, and no echo arrives twice any more.
 func TestDuplicateAccuracy(t *testing.T) {
 	ns := testNS(t)
 	server := startPod(t, ns, "server", "server", "")
@@ -159,18 +254,19 @@ func TestDuplicateAccuracy(t *testing.T) {
 	const asked = 30.0
 	r := measureDuring(t, ns, "dup", chaosmesh.DuplicatePackets(kube, "dup", asked, chaosmesh.In(ns), chaosmesh.Labels("app=server")), server, client, server)
 	once, twice, missing := r.counts()
-	got := 100 * float64(twice) / seqN
-	t.Logf("duplicate asked %.0f %%: %d of %d echoes twice (%.2f %%), %d once, %d missing", asked, twice, seqN, got, once, missing)
+	got := 100 * float64(twice) / float64(r.delivered())
+	t.Logf("duplicate asked %.0f %%: %d of %d echoes twice (%.2f %%), %d once, %d missing (full buffers dropped %d)", asked, twice, r.delivered(), got, once, missing, r.lostToLoad())
 	assert.InDelta(t, asked, got, 3, "duplicate within ±3 points")
-	assert.LessOrEqual(t, missing, seqN/200, "duplication loses (almost) nothing")
+	assert.LessOrEqual(t, missing, r.lostToLoad(), "duplication loses nothing")
 	baseline(t, client, server)
 	assertNetemClean(t, server, client)
 }
 
 // Corruption: on the client pod's ingress (direction from), the corrupted echoes fail the
-// client's UDP checksum, so its Udp InErrors counter grows by the number of echoes missing;
-// on the server pod's egress (direction to) the share missing at the client is the asked one.
-// Both within ±3 points over 3 000 datagrams, and clean after the rollback.
+// client's UDP checksum (its InCsumErrors counter grows by as many as are missing); on the
+// server pod's egress (direction to) the share missing at the client is the asked one (on the
+// way, the node's conntrack already refuses them). Both within ±3 points over 3 000 datagrams,
+// and clean after the rollback.
 func TestCorruptAccuracy(t *testing.T) {
 	ns := testNS(t)
 	server := startPod(t, ns, "server", "server", "")
@@ -184,12 +280,13 @@ func TestCorruptAccuracy(t *testing.T) {
 	}{{20, "from", client, "app=client"}, {10, "to", server, "app=server"}} {
 		r := measureDuring(t, ns, "bitflip", chaosmesh.CorruptPackets(kube, "bitflip", c.asked, chaosmesh.In(ns), chaosmesh.Labels(c.labels), chaosmesh.Direction(c.direction)), c.selected, client, server)
 		_, twice, missing := r.counts()
-		got := 100 * float64(missing) / seqN
-		t.Logf("corrupt asked %.0f %% on %s's %s: %d of %d echoes rejected (%.2f %%); client's Udp InErrors +%d", c.asked, c.selected.Name, c.direction, missing, seqN, got, r.InErrors)
+		corrupted := missing - r.lostToLoad()
+		got := 100 * float64(corrupted) / float64(r.delivered())
+		t.Logf("corrupt asked %.0f %% on %s's %s: %d of %d echoes corrupted (%.2f %%); client's Udp InCsumErrors +%d; full buffers dropped %d", c.asked, c.selected.Name, c.direction, corrupted, r.delivered(), got, r.InCsumErrors, r.lostToLoad())
 		assert.Zero(t, twice)
 		assert.InDelta(t, c.asked, got, 3, "corrupt within ±3 points")
 		if c.direction == "from" {
-			assert.Equal(t, int64(missing), r.InErrors, "every missing echo failed the client's checksum: corrupted, not lost")
+			assert.Equal(t, int64(corrupted), r.InCsumErrors, "every echo missing (but those full buffers dropped) failed the client's checksum: corrupted, not lost")
 		}
 	}
 	baseline(t, client, server)
@@ -199,7 +296,7 @@ func TestCorruptAccuracy(t *testing.T) {
 // Reordering (20 ms latency on the server pod's egress): the asked share of the echoes comes
 // back ahead of the delayed ones, overtaking them (±3 points over 3 000); the rest waits the
 // latency. Then the same from a Chaos Toolkit file (reorder_packets with gap 3: expected share
-// 50/(1+2·0.5) = 25 %), measured by an HTTP probe of the file that asks the client pod.
+// 50/(1+2·0.5) = 25 %), measured by HTTP probes of the file that ask the pods.
 func TestReorderAccuracy(t *testing.T) {
 	ns := testNS(t)
 	server := startPod(t, ns, "server", "server", "")
@@ -208,40 +305,51 @@ func TestReorderAccuracy(t *testing.T) {
 	const latency = 20 * time.Millisecond
 	const asked = 30.0
 	r := measureDuring(t, ns, "shuffle", chaosmesh.ReorderPackets(kube, "shuffle", asked, latency, chaosmesh.In(ns), chaosmesh.Labels("app=server")), server, client, server)
-	once, _, missing := r.counts()
-	require.Equal(t, seqN, once, "reordering loses nothing (missing %d)", missing)
+	_, twice, missing := r.counts()
+	require.Zero(t, twice)
+	require.Equal(t, r.lostToLoad(), missing, "reordering loses nothing (client Udp InErrors +%d, server +%d)", r.InErrors, r.ServerDrops)
 	ahead := r.ahead(latency)
-	got := 100 * float64(ahead) / seqN
-	held := 0
-	for _, a := range r.Arrivals {
-		if time.Duration(a.RTT)*time.Microsecond >= latency {
-			held++
-		}
-	}
-	t.Logf("reorder asked %.0f %% (latency %s, gap 1): %d of %d echoes sent ahead (%.2f %%), %d waited the latency", asked, latency, ahead, seqN, got, held)
+	got := 100 * float64(ahead) / float64(len(r.Arrivals))
+	t.Logf("reorder asked %.0f %% (latency %s, gap 1): %d of %d echoes sent ahead (%.2f %%)", asked, latency, ahead, len(r.Arrivals), got)
 	assert.InDelta(t, asked, got, 3, "reorder within ±3 points")
-	assert.InDelta(t, seqN-ahead, held, seqN/50, "the others waited the latency")
+	assert.Zero(t, r.heldShort(latency), "the others waited the latency")
 
 	deleteFault(t, ns, "file-reorder")
-	j := chaostest.RunFile(t, "testdata/reorder-experiment.json", chaostest.Var("ns", ns),
-		chaostest.Var("client", client.Status.PodIP), chaostest.Var("server", server.Status.PodIP)).Journal
+	var j *journal.Journal
+	undisturbed(t, func() {
+		j = chaostest.RunFile(t, "testdata/reorder-experiment.json", chaostest.Var("ns", ns),
+			chaostest.Var("client", client.Status.PodIP), chaostest.Var("server", server.Status.PodIP)).Journal
+		waitNetemGone(t, server, 5*time.Second)
+	})
 	require.Equal(t, journal.StatusCompleted, j.Status)
-	require.Len(t, j.Run, 2)
-	b, _ := json.Marshal(j.Run[1].Output)
-	var out struct {
-		Status int       `json:"status"`
-		Body   seqResult `json:"body"`
+	require.Len(t, j.Run, 4)
+	var bodies [3]json.RawMessage
+	for i := range bodies {
+		b, _ := json.Marshal(j.Run[i+1].Output)
+		var out struct {
+			Status int             `json:"status"`
+			Body   json.RawMessage `json:"body"`
+		}
+		require.NoError(t, json.Unmarshal(b, &out), string(b[:min(len(b), 300)]))
+		require.Equal(t, 200, out.Status)
+		bodies[i] = out.Body
 	}
-	require.NoError(t, json.Unmarshal(b, &out), string(b[:min(len(b), 300)]))
-	require.Equal(t, 200, out.Status)
-	once, _, _ = out.Body.counts()
-	require.Equal(t, seqN, once)
-	got = 100 * float64(out.Body.ahead(latency)) / seqN
+	var before, after struct {
+		InErrors int64 `json:"in_errors"`
+	}
+	var fr seqResult
+	require.NoError(t, json.Unmarshal(bodies[0], &before))
+	require.NoError(t, json.Unmarshal(bodies[1], &fr))
+	require.NoError(t, json.Unmarshal(bodies[2], &after))
+	fr.ServerDrops = after.InErrors - before.InErrors
+	_, twice, missing = fr.counts()
+	require.Zero(t, twice)
+	require.Equal(t, fr.lostToLoad(), missing, "reordering loses nothing (client Udp InErrors +%d, server +%d)", fr.InErrors, fr.ServerDrops)
+	got = 100 * float64(fr.ahead(latency)) / float64(len(fr.Arrivals))
 	t.Logf("reorder from the file (reorder 50 %%, gap 3, latency 20ms): %.2f %% sent ahead, expected 25 %%", got)
 	assert.InDelta(t, 25, got, 3, "file's reorder within ±3 points")
 	require.Len(t, j.Rollbacks, 1)
 	assert.Equal(t, "succeeded", j.Rollbacks[0].Status)
-	waitNetemGone(t, server, 5*time.Second)
 	baseline(t, client, server)
 	assertNetemClean(t, server, client)
 }

@@ -12,9 +12,11 @@
 //
 // GET /udpseq?addr=IP&n=N&gap_us=G sends N numbered datagrams, G µs apart, from inside this
 // pod to another netprobe's UDP echo and answers {"arrivals":[{"seq":S,"rtt_us":R},...],
-// "udp_in_errors":E}: every echo that came back, in arrival order (a duplicated one twice),
-// and how much this pod's Udp InErrors counter (/proc/net/snmp: checksum errors among them)
-// grew meanwhile.
+// "udp_in_errors":E,"udp_in_csum_errors":C}: every echo that came back, in arrival order (a
+// duplicated one twice), and how much this pod's Udp InErrors and InCsumErrors counters
+// (/proc/net/snmp) grew meanwhile. GET /udperrors answers those two counters as they are
+// ({"in_errors":E,"in_csum_errors":C}): a datagram the echo's full receive buffer dropped
+// counts in InErrors.
 //
 // GET /bulk?bytes=N sends N bytes (at most 1 GiB). GET /fetch?addr=IP&bytes=N downloads that
 // from another netprobe, from inside this pod, and answers {"bytes":B,"seconds":S}, B counted
@@ -51,6 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	_ = pc.(*net.UDPConn).SetReadBuffer(8 << 20)
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -97,6 +100,11 @@ func main() {
 	http.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
 	http.HandleFunc("/rtt", rtt)
 	http.HandleFunc("/udpseq", udpseq)
+	http.HandleFunc("/udperrors", func(w http.ResponseWriter, r *http.Request) {
+		e, c := udpErrors()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]int64{"in_errors": e, "in_csum_errors": c})
+	})
 	http.HandleFunc("/bulk", bulk)
 	http.HandleFunc("/fetch", fetch)
 	fmt.Println("netprobe ready")
@@ -235,11 +243,11 @@ func fetch(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"bytes": rest, "seconds": time.Since(start).Seconds()})
 }
 
-// udpInErrors reads the Udp InErrors counter of this pod's network namespace.
-func udpInErrors() int64 {
+// udpErrors reads the Udp InErrors and InCsumErrors counters of this pod's network namespace.
+func udpErrors() (inErrors, inCsumErrors int64) {
 	b, err := os.ReadFile("/proc/net/snmp")
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	var head []string
 	for _, line := range strings.Split(string(b), "\n") {
@@ -252,13 +260,20 @@ func udpInErrors() int64 {
 			continue
 		}
 		for i := range head {
-			if head[i] == "InErrors" && i < len(f) {
-				n, _ := strconv.ParseInt(f[i], 10, 64)
-				return n
+			if i >= len(f) {
+				break
+			}
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			switch head[i] {
+			case "InErrors":
+				inErrors = n
+			case "InCsumErrors":
+				inCsumErrors = n
 			}
 		}
+		return inErrors, inCsumErrors
 	}
-	return -1
+	return -1, -1
 }
 
 func udpseq(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +295,7 @@ func udpseq(w http.ResponseWriter, r *http.Request) {
 		Seq uint32 `json:"seq"`
 		RTT int64  `json:"rtt_us"`
 	}
-	before := udpInErrors()
+	e0, c0 := udpErrors()
 	got := make(chan []arrival)
 	go func() {
 		out := []arrival{}
@@ -309,5 +324,6 @@ func udpseq(w http.ResponseWriter, r *http.Request) {
 	}
 	arrivals := <-got
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"arrivals": arrivals, "udp_in_errors": udpInErrors() - before})
+	e1, c1 := udpErrors()
+	_ = json.NewEncoder(w).Encode(map[string]any{"arrivals": arrivals, "udp_in_errors": e1 - e0, "udp_in_csum_errors": c1 - c0})
 }
