@@ -12,11 +12,11 @@
 //
 // GET /udpseq?addr=IP&n=N&gap_us=G sends N numbered datagrams, G µs apart, from inside this
 // pod to another netprobe's UDP echo and answers {"arrivals":[{"seq":S,"rtt_us":R},...],
-// "udp_in_errors":E,"udp_in_csum_errors":C}: every echo that came back, in arrival order (a
-// duplicated one twice), and how much this pod's Udp InErrors and InCsumErrors counters
-// (/proc/net/snmp) grew meanwhile. GET /udperrors answers those two counters as they are
-// ({"in_errors":E,"in_csum_errors":C}): a datagram the echo's full receive buffer dropped
-// counts in InErrors.
+// "udp":{"InErrors":E,"InCsumErrors":C,"RcvbufErrors":B}}: every echo that came back, in
+// arrival order (a duplicated one twice), and how much this pod's Udp error counters
+// (/proc/net/snmp) grew meanwhile. GET /udperrors answers those counters as they are: a
+// datagram a full receive buffer dropped counts in RcvbufErrors (and InErrors), one that
+// failed its checksum in InCsumErrors (and InErrors).
 //
 // GET /bulk?bytes=N sends N bytes (at most 1 GiB). GET /fetch?addr=IP&bytes=N downloads that
 // from another netprobe, from inside this pod, and answers {"bytes":B,"seconds":S}, B counted
@@ -101,9 +101,8 @@ func main() {
 	http.HandleFunc("/rtt", rtt)
 	http.HandleFunc("/udpseq", udpseq)
 	http.HandleFunc("/udperrors", func(w http.ResponseWriter, r *http.Request) {
-		e, c := udpErrors()
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]int64{"in_errors": e, "in_csum_errors": c})
+		_ = json.NewEncoder(w).Encode(udpErrors())
 	})
 	http.HandleFunc("/bulk", bulk)
 	http.HandleFunc("/fetch", fetch)
@@ -243,11 +242,15 @@ func fetch(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"bytes": rest, "seconds": time.Since(start).Seconds()})
 }
 
-// udpErrors reads the Udp InErrors and InCsumErrors counters of this pod's network namespace.
-func udpErrors() (inErrors, inCsumErrors int64) {
+// udpCounters are the Udp error counters udpErrors reads.
+var udpCounters = []string{"InErrors", "InCsumErrors", "RcvbufErrors"}
+
+// udpErrors reads the Udp error counters of this pod's network namespace.
+func udpErrors() map[string]int64 {
+	out := map[string]int64{}
 	b, err := os.ReadFile("/proc/net/snmp")
 	if err != nil {
-		return -1, -1
+		return out
 	}
 	var head []string
 	for _, line := range strings.Split(string(b), "\n") {
@@ -260,20 +263,15 @@ func udpErrors() (inErrors, inCsumErrors int64) {
 			continue
 		}
 		for i := range head {
-			if i >= len(f) {
-				break
-			}
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			switch head[i] {
-			case "InErrors":
-				inErrors = n
-			case "InCsumErrors":
-				inCsumErrors = n
+			for _, c := range udpCounters {
+				if head[i] == c && i < len(f) {
+					out[c], _ = strconv.ParseInt(f[i], 10, 64)
+				}
 			}
 		}
-		return inErrors, inCsumErrors
+		break
 	}
-	return -1, -1
+	return out
 }
 
 func udpseq(w http.ResponseWriter, r *http.Request) {
@@ -295,7 +293,7 @@ func udpseq(w http.ResponseWriter, r *http.Request) {
 		Seq uint32 `json:"seq"`
 		RTT int64  `json:"rtt_us"`
 	}
-	e0, c0 := udpErrors()
+	before := udpErrors()
 	got := make(chan []arrival)
 	go func() {
 		out := []arrival{}
@@ -324,6 +322,9 @@ func udpseq(w http.ResponseWriter, r *http.Request) {
 	}
 	arrivals := <-got
 	w.Header().Set("Content-Type", "application/json")
-	e1, c1 := udpErrors()
-	_ = json.NewEncoder(w).Encode(map[string]any{"arrivals": arrivals, "udp_in_errors": e1 - e0, "udp_in_csum_errors": c1 - c0})
+	delta := udpErrors()
+	for k := range delta {
+		delta[k] -= before[k]
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"arrivals": arrivals, "udp": delta})
 }
