@@ -79,6 +79,9 @@ func connect(ctx context.Context, image string, logf func(engine.Level, string))
 	if err != nil {
 		return nil, fmt.Errorf("no Kubernetes configuration: %w", err)
 	}
+	// client-go's default rate limit (5 requests a second) would queue the requests of
+	// parallel runs behind each other
+	rc.QPS, rc.Burst = 100, 200
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
