@@ -601,3 +601,48 @@ func BenchmarkInClusterParallel8(b *testing.B) {
 	b.ReportMetric(eight.Seconds()/float64(b.N), "s/8-runs")
 	b.ReportMetric(eight.Seconds()/one.Seconds(), "ratio-8/1")
 }
+
+// TestInClusterCtrlC: Ctrl-C while the pod's method runs stops the pod with its grace period;
+// the pod's run is interrupted, plays its rollbacks (--rollback-strategy always), and its
+// journal still comes back; the exit code is a local interrupted run's (1); nothing is left.
+func TestInClusterCtrlC(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	dir := t.TempDir()
+	exp := fmt.Sprintf(`{"title": "interrupted", "description": "d", "method": [
+  {"type": "probe", "name": "count", "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
+   "arguments": {"label_selector": "app=none", "ns": %q}}, "pauses": {"after": 60}}],
+  "rollbacks": [{"type": "probe", "name": "count-again", "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
+   "arguments": {"label_selector": "app=none", "ns": %q}}}]}`, ns, ns)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "e.json"), []byte(exp), 0o644))
+	cmd := exec.Command(cliBin, "run", "--in-cluster", "--namespace", ns, "--rollback-strategy", "always", "--journal-path", "j.json", "e.json")
+	cmd.Dir = dir
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(stderr.String(), "Pausing after activity for 60s") {
+		require.True(t, time.Now().Before(deadline), "the pod did not reach its pause:\n%s", stderr.String())
+		time.Sleep(100 * time.Millisecond)
+	}
+	t0 := time.Now()
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)) // Ctrl-C: the terminal's whole group
+	err := cmd.Wait()
+	log := stderr.String()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, log)
+	assert.Equal(t, 1, ee.ExitCode(), log)
+	assert.Less(t, time.Since(t0), 45*time.Second, "the pause was cut, not waited out")
+	assert.Contains(t, log, "Caught signal SIGINT: stopping the in-cluster run")
+	assert.Contains(t, log, "Caught SIGTERM signal, interrupting experiment now", "the pod's run got the kubelet's SIGTERM")
+	assert.Contains(t, log, "Rollback: count-again")
+	assert.Contains(t, log, "Experiment ended with status: interrupted")
+	j, err := journal.Read(filepath.Join(dir, "j.json"))
+	require.NoError(t, err, log)
+	assert.Equal(t, journal.StatusInterrupted, j.Status)
+	require.Len(t, j.Rollbacks, 1)
+	assert.Equal(t, journal.RunSucceeded, j.Rollbacks[0].Status)
+	assert.Empty(t, leftovers(t, ns))
+}
