@@ -529,8 +529,11 @@ func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes
 	r.log(LevelInfo, "Playing your experiment's method now...")
 	var bg sync.WaitGroup
 	aborted := false
-	for i := 0; i < len(objects(r.exp.obj.Value("method"))); i++ { // re-read: a control may insert
-		a := objects(r.exp.obj.Value("method"))[i]
+	for i := 0; ; i++ { // re-read each time: a control may insert
+		a, ok := nthObject(r.exp.obj.Value("method"), i)
+		if !ok {
+			break
+		}
 		if s := r.status(); s == journal.StatusAborted || s == journal.StatusFailed || s == journal.StatusInterrupted {
 			break
 		}

@@ -460,6 +460,20 @@ func list(v any) []any {
 	return l
 }
 
+// nthObject returns the i-th object of the list v, counting as objects does (other elements
+// skipped), without building the list.
+func nthObject(v any, i int) (*jsonvalue.Object, bool) {
+	for _, e := range list(v) {
+		if o, ok := e.(*jsonvalue.Object); ok {
+			if i == 0 {
+				return o, true
+			}
+			i--
+		}
+	}
+	return nil, false
+}
+
 func objects(v any) []*jsonvalue.Object {
 	var out []*jsonvalue.Object
 	for _, e := range list(v) {
