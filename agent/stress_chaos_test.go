@@ -212,7 +212,10 @@ func TestStressCPU(t *testing.T) {
 		want := float64(c.workers*c.load) / 100
 		line := fmt.Sprintf("| %d | %d %% | %.2f | %.3f | %.3f |", c.workers, c.load, want, got-idle, lost)
 		table = append(table, line)
-		assert.LessOrEqual(t, got-idle, want+0.03+float64(c.workers)*0.02/4, line)
+		// Above the asked load: the sampling (0.03 core), a starved worker's catch-up (20 ms
+		// each over the 4 s window), and the stressor's Go runtime threads (sysmon, GC, timers),
+		// which its workers do not count (up to 0.05 core measured under load).
+		assert.LessOrEqual(t, got-idle, want+0.03+0.05+float64(c.workers)*0.02/4, line)
 		assert.GreaterOrEqual(t, got-idle, want-0.05-lost, line)
 		waitNoStressor(t, 5*time.Second)
 		after, _ := cpuCores(t, dirs, 0, time.Second)
