@@ -21,23 +21,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 
 	"github.com/chaostest/chaostest/agent/nft"
 	"github.com/chaostest/chaostest/agent/v1alpha1"
@@ -113,22 +105,14 @@ type applied struct {
 	id    string // namespace/name of the pod
 }
 
-type lease struct {
-	renew string
-	seen  time.Time
-}
-
 // Agent is one node's controller; make it with New and start it with Run.
 type Agent struct {
-	cfg   Config
-	queue workqueue.TypedRateLimitingInterface[string]
-	nci   cache.SharedIndexInformer
-	podi  cache.SharedIndexInformer
-	rnd   *rand.Rand
+	controller
+	cfg Config
+	rnd *rand.Rand
 
 	mu      sync.Mutex
 	applied map[podKey]applied
-	leases  map[types.UID]lease
 }
 
 // New checks cfg and returns an agent.
@@ -151,111 +135,15 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	a := &Agent{cfg: cfg, applied: map[podKey]applied{}, leases: map[types.UID]lease{},
-		rnd:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 10)),
-		queue: workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second))}
+	a := &Agent{cfg: cfg, applied: map[podKey]applied{},
+		controller: newController("agent", v1alpha1.GVR, cfg.Pods, cfg.Dynamic, cfg.NodeName, cfg.Tick, cfg.GCEvery, cfg.Logf),
+		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 10))}
 	return a, nil
 }
 
 // Run serves until ctx ends, then removes every fault it applied.
 func (a *Agent) Run(ctx context.Context) error {
-	ncs := a.cfg.Dynamic.Resource(v1alpha1.GVR).Namespace(metav1.NamespaceAll)
-	a.nci = cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return ncs.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return ncs.Watch(ctx, o)
-		},
-	}, &unstructured.Unstructured{}, 10*time.Minute, cache.Indexers{})
-	pods := a.cfg.Pods.Pods(metav1.NamespaceAll)
-	a.podi = cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return pods.Watch(ctx, o)
-		},
-	}, &corev1.Pod{}, 10*time.Minute, cache.Indexers{})
-	enqueue := func(obj any) {
-		if k, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-			a.queue.Add(k)
-		}
-	}
-	_, _ = a.nci.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, n any) { enqueue(n) },
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if m, ok := obj.(metav1.Object); ok {
-				a.queue.Add("gone:" + string(m.GetUID()))
-			}
-		},
-	})
-	go a.nci.Run(ctx.Done())
-	go a.podi.Run(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), a.nci.HasSynced, a.podi.HasSynced) {
-		return fmt.Errorf("agent: caches did not sync: %w", ctx.Err())
-	}
-	a.cfg.Logf("agent on node %s: watching %s", a.cfg.NodeName, v1alpha1.GVR.String())
-	a.gc()
-	go func() {
-		<-ctx.Done()
-		a.queue.ShutDown()
-	}()
-	go a.tick(ctx)
-	for a.next() {
-	}
-	a.removeAll()
-	return nil
-}
-
-func (a *Agent) tick(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Tick)
-	defer t.Stop()
-	lastGC := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, k := range a.nci.GetStore().ListKeys() {
-			a.queue.Add(k)
-		}
-		if time.Since(lastGC) >= a.cfg.GCEvery {
-			a.queue.Add("gc:")
-			lastGC = time.Now()
-		}
-	}
-}
-
-func (a *Agent) next() bool {
-	key, quit := a.queue.Get()
-	if quit {
-		return false
-	}
-	defer a.queue.Done(key)
-	var err error
-	switch {
-	case strings.HasPrefix(key, "gone:"):
-		a.removeUID(types.UID(strings.TrimPrefix(key, "gone:")), "object deleted")
-	case key == "gc:":
-		a.gc()
-	default:
-		err = a.reconcile(key)
-	}
-	if err != nil {
-		if !apierrors.IsConflict(err) {
-			a.cfg.Logf("%s: %v", key, err)
-		}
-		a.queue.AddRateLimited(key)
-		return true
-	}
-	a.queue.Forget(key)
-	return true
+	return a.run(ctx, hooks{reconcile: a.reconcile, gone: a.removeUID, gc: a.gc, stopAll: a.removeAll})
 }
 
 // removeUID removes every table of the object uid on this node.
@@ -271,9 +159,6 @@ func (a *Agent) removeUID(uid types.UID, why string) {
 	for _, k := range keys {
 		a.recoverPod(k, why)
 	}
-	a.mu.Lock()
-	delete(a.leases, uid)
-	a.mu.Unlock()
 }
 
 // recoverPod removes one table and forgets it; an absent netns (pod gone) counts as removed.
@@ -346,65 +231,19 @@ type orphanRemover interface {
 	RemoveOrphans(podUID string) (bool, error)
 }
 
-func decode(u *unstructured.Unstructured) (*v1alpha1.NetworkChaos, error) {
-	var nc v1alpha1.NetworkChaos
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &nc); err != nil {
-		// The converter is strict about types; go through JSON for the tolerant path.
-		b, jerr := json.Marshal(u.Object)
-		if jerr != nil {
-			return nil, err
-		}
-		if jerr = json.Unmarshal(b, &nc); jerr != nil {
-			return nil, fmt.Errorf("decoding %s/%s: %w", u.GetNamespace(), u.GetName(), jerr)
-		}
-	}
-	return &nc, nil
-}
-
-// inactive says why the fault must not be in effect now ("" when it must).
-func (a *Agent) inactive(nc *v1alpha1.NetworkChaos, now time.Time) string {
-	if nc.DeletionTimestamp != nil {
-		return "object being deleted"
-	}
-	if nc.Spec.Duration != nil && *nc.Spec.Duration != "" {
-		if d, err := v1alpha1.ParseDuration(*nc.Spec.Duration); err == nil && now.After(nc.CreationTimestamp.Add(d)) {
-			return "duration " + *nc.Spec.Duration + " ended"
-		}
-	}
-	if s, ok := nc.Annotations[v1alpha1.LeaseSecondsAnnotation]; ok {
-		secs, err := strconv.ParseFloat(s, 64)
-		if err != nil || secs <= 0 {
-			return fmt.Sprintf("annotation %s %q is not a positive number of seconds", v1alpha1.LeaseSecondsAnnotation, s)
-		}
-		renew := nc.Annotations[v1alpha1.LeaseRenewAnnotation]
-		a.mu.Lock()
-		l, ok := a.leases[nc.UID]
-		if !ok || l.renew != renew {
-			l = lease{renew: renew, seen: now}
-			a.leases[nc.UID] = l
-		}
-		a.mu.Unlock()
-		if now.Sub(l.seen) > time.Duration(secs*float64(time.Second)) {
-			return fmt.Sprintf("lease of %ss expired (not renewed since %s)", s, l.seen.UTC().Format(time.RFC3339))
-		}
-	}
-	return ""
-}
-
 func (a *Agent) reconcile(key string) error {
-	obj, exists, err := a.nci.GetStore().GetByKey(key)
-	if err != nil || !exists {
+	u, err := a.object(key)
+	if u == nil {
 		return err
 	}
-	u := obj.(*unstructured.Unstructured)
-	nc, err := decode(u)
+	nc, err := decode[v1alpha1.NetworkChaos](u)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	st := copyStatus(&nc.Status)
+	st := deepCopy(&nc.Status)
 	checkErr := nc.Spec.Check()
-	why := a.inactive(nc, now)
+	why := a.inactive(&nc.ObjectMeta, nc.Spec.Duration, now)
 	if checkErr != nil {
 		why = checkErr.Error()
 	}
@@ -413,19 +252,19 @@ func (a *Agent) reconcile(key string) error {
 	// Selection, once, by whichever agent comes first.
 	if len(st.Experiment.Records) == 0 {
 		if why != "" {
-			setCondition(st, v1alpha1.ConditionSelected, "False", why)
+			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", why)
 			st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-			return a.writeStatus(u, nc, st)
+			return writeStatus(&a.controller, u, &nc.Status, st)
 		}
 		recs, err := a.selectPods(nc, allowSystem)
 		if err != nil {
-			setCondition(st, v1alpha1.ConditionSelected, "False", err.Error())
-			return a.writeStatus(u, nc, st)
+			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", err.Error())
+			return writeStatus(&a.controller, u, &nc.Status, st)
 		}
 		st.Experiment.Records = recs
 		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-		setCondition(st, v1alpha1.ConditionSelected, "True", "")
-		return a.writeStatus(u, nc, st)
+		setCondition(&st.Conditions, v1alpha1.ConditionSelected, "True", "")
+		return writeStatus(&a.controller, u, &nc.Status, st)
 	}
 
 	fault, faultErr := a.fault(nc, st)
@@ -459,7 +298,7 @@ func (a *Agent) reconcile(key string) error {
 				start := time.Now()
 				if err := a.cfg.Injector.Apply(string(p.UID), fault); err != nil {
 					addEvent(r, "Apply", "Failed", err.Error(), now)
-					_ = a.writeStatus(u, nc, st)
+					_ = writeStatus(&a.controller, u, &nc.Status, st)
 					return err
 				}
 				a.mu.Lock()
@@ -475,7 +314,7 @@ func (a *Agent) reconcile(key string) error {
 		}
 		if err := a.recoverPod(k, why); err != nil {
 			addEvent(r, "Recover", "Failed", err.Error(), now)
-			_ = a.writeStatus(u, nc, st)
+			_ = writeStatus(&a.controller, u, &nc.Status, st)
 			return err
 		}
 		switch {
@@ -512,9 +351,9 @@ func (a *Agent) reconcile(key string) error {
 			all = false
 		}
 	}
-	setCondition(st, v1alpha1.ConditionAllInjected, boolStr(all), "")
-	setCondition(st, v1alpha1.ConditionAllRecovered, boolStr(none), "")
-	return a.writeStatus(u, nc, st)
+	setCondition(&st.Conditions, v1alpha1.ConditionAllInjected, boolStr(all), "")
+	setCondition(&st.Conditions, v1alpha1.ConditionAllRecovered, boolStr(none), "")
+	return writeStatus(&a.controller, u, &nc.Status, st)
 }
 
 func (a *Agent) ownsRecord(uid types.UID, id string) bool {
@@ -544,14 +383,6 @@ func (a *Agent) forget(uid types.UID, id string) {
 	for i, k := range gone {
 		_, _ = a.cfg.Injector.Remove(string(k.pod), tables[i])
 	}
-}
-
-func (a *Agent) pod(ns, name string) *corev1.Pod {
-	obj, ok, _ := a.podi.GetStore().GetByKey(ns + "/" + name)
-	if !ok {
-		return nil
-	}
-	return obj.(*corev1.Pod)
 }
 
 func (a *Agent) selectPods(nc *v1alpha1.NetworkChaos, allowSystem bool) ([]*v1alpha1.Record, error) {
@@ -663,47 +494,6 @@ func (a *Agent) fault(nc *v1alpha1.NetworkChaos, st *v1alpha1.NetworkChaosStatus
 		f.Bandwidth = &b
 	}
 	return f, nil
-}
-
-func (a *Agent) writeStatus(u *unstructured.Unstructured, nc *v1alpha1.NetworkChaos, st *v1alpha1.NetworkChaosStatus) error {
-	if reflect.DeepEqual(&nc.Status, st) {
-		return nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(st)
-	if err != nil {
-		return err
-	}
-	out := u.DeepCopy()
-	out.Object["status"] = m
-	_, err = a.cfg.Dynamic.Resource(v1alpha1.GVR).Namespace(u.GetNamespace()).UpdateStatus(context.Background(), out, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-func copyStatus(s *v1alpha1.NetworkChaosStatus) *v1alpha1.NetworkChaosStatus {
-	var out v1alpha1.NetworkChaosStatus
-	b, _ := json.Marshal(s)
-	_ = json.Unmarshal(b, &out)
-	return &out
-}
-
-func boolStr(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
-}
-
-func setCondition(st *v1alpha1.NetworkChaosStatus, t v1alpha1.ChaosConditionType, status, reason string) {
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == t {
-			st.Conditions[i].Status, st.Conditions[i].Reason = status, reason
-			return
-		}
-	}
-	st.Conditions = append(st.Conditions, v1alpha1.ChaosCondition{Type: t, Status: status, Reason: reason})
 }
 
 const maxEvents = 10

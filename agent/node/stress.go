@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,16 +14,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 
 	"github.com/chaostest/chaostest/agent/stress"
 	"github.com/chaostest/chaostest/agent/v1alpha1"
@@ -94,16 +87,13 @@ type running struct {
 // passed, when the object's lease lapses, when the container is gone or restarted, and when
 // the agent stops. Make it with NewStressAgent and start it with Run.
 type StressAgent struct {
-	cfg   StressConfig
-	queue workqueue.TypedRateLimitingInterface[string]
-	sci   cache.SharedIndexInformer
-	podi  cache.SharedIndexInformer
-	rnd   *rand.Rand
+	controller
+	cfg StressConfig
+	rnd *rand.Rand
 
 	mu      sync.Mutex
 	running map[stressKey]running
 	exited  map[stressKey]time.Time
-	leases  map[types.UID]lease
 }
 
 // NewStressAgent checks cfg and returns a StressChaos controller.
@@ -130,114 +120,15 @@ func NewStressAgent(cfg StressConfig) (*StressAgent, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &StressAgent{cfg: cfg, running: map[stressKey]running{}, exited: map[stressKey]time.Time{}, leases: map[types.UID]lease{},
-		rnd:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11)),
-		queue: workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second))}, nil
+	return &StressAgent{cfg: cfg, running: map[stressKey]running{}, exited: map[stressKey]time.Time{},
+		controller: newController("stress agent", v1alpha1.StressGVR, cfg.Pods, cfg.Dynamic, cfg.NodeName, cfg.Tick, cfg.GCEvery, cfg.Logf),
+		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))}, nil
 }
 
 // Run serves until ctx ends, then stops every stressor it started.
 func (a *StressAgent) Run(ctx context.Context) error {
-	scs := a.cfg.Dynamic.Resource(v1alpha1.StressGVR).Namespace(metav1.NamespaceAll)
-	a.sci = cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return scs.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return scs.Watch(ctx, o)
-		},
-	}, &unstructured.Unstructured{}, 10*time.Minute, cache.Indexers{})
-	pods := a.cfg.Pods.Pods(metav1.NamespaceAll)
-	a.podi = cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return pods.Watch(ctx, o)
-		},
-	}, &corev1.Pod{}, 10*time.Minute, cache.Indexers{})
-	enqueue := func(obj any) {
-		if k, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-			a.queue.Add(k)
-		}
-	}
-	_, _ = a.sci.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, n any) { enqueue(n) },
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if m, ok := obj.(metav1.Object); ok {
-				a.queue.Add("gone:" + string(m.GetUID()))
-			}
-		},
-	})
-	go a.sci.Run(ctx.Done())
-	go a.podi.Run(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), a.sci.HasSynced, a.podi.HasSynced) {
-		return fmt.Errorf("stress agent: caches did not sync: %w", ctx.Err())
-	}
-	a.cfg.Logf("stress agent on node %s: watching %s", a.cfg.NodeName, v1alpha1.StressGVR.String())
-	a.gc()
-	go func() {
-		<-ctx.Done()
-		a.queue.ShutDown()
-	}()
-	go a.tick(ctx)
-	for a.next() {
-	}
-	a.stopAll()
-	return nil
-}
-
-func (a *StressAgent) tick(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Tick)
-	defer t.Stop()
-	lastGC := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, k := range a.sci.GetStore().ListKeys() {
-			a.queue.Add(k)
-		}
-		if time.Since(lastGC) >= a.cfg.GCEvery {
-			a.queue.Add("gc:")
-			lastGC = time.Now()
-		}
-	}
-}
-
-func (a *StressAgent) next() bool {
-	key, quit := a.queue.Get()
-	if quit {
-		return false
-	}
-	defer a.queue.Done(key)
-	var err error
-	switch {
-	case strings.HasPrefix(key, "gone:"):
-		uid := types.UID(strings.TrimPrefix(key, "gone:"))
-		a.stopWhere(func(k stressKey) bool { return k.uid == uid }, "object deleted")
-		a.mu.Lock()
-		delete(a.leases, uid)
-		a.mu.Unlock()
-	case key == "gc:":
-		a.gc()
-	default:
-		err = a.reconcile(key)
-	}
-	if err != nil {
-		if !apierrors.IsConflict(err) {
-			a.cfg.Logf("%s: %v", key, err)
-		}
-		a.queue.AddRateLimited(key)
-		return true
-	}
-	a.queue.Forget(key)
-	return true
+	return a.run(ctx, hooks{reconcile: a.reconcile, gc: a.gc, stopAll: a.stopAll,
+		gone: func(uid types.UID, why string) { a.stopWhere(func(k stressKey) bool { return k.uid == uid }, why) }})
 }
 
 // stopWhere stops the stressors whose key matches.
@@ -285,69 +176,23 @@ func (a *StressAgent) gc() {
 	}
 }
 
-func decodeStress(u *unstructured.Unstructured) (*v1alpha1.StressChaos, error) {
-	var sc v1alpha1.StressChaos
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sc); err != nil {
-		b, jerr := json.Marshal(u.Object)
-		if jerr != nil {
-			return nil, err
-		}
-		if jerr = json.Unmarshal(b, &sc); jerr != nil {
-			return nil, fmt.Errorf("decoding %s/%s: %w", u.GetNamespace(), u.GetName(), jerr)
-		}
-	}
-	return &sc, nil
-}
-
-// inactive says why the stress must not run now ("" when it must): the same rules as a
-// NetworkChaos (deletion, duration from creation, lease on the agent's clock).
-func (a *StressAgent) inactive(sc *v1alpha1.StressChaos, now time.Time) string {
-	if sc.DeletionTimestamp != nil {
-		return "object being deleted"
-	}
-	if sc.Spec.Duration != nil && *sc.Spec.Duration != "" {
-		if d, err := v1alpha1.ParseDuration(*sc.Spec.Duration); err == nil && now.After(sc.CreationTimestamp.Add(d)) {
-			return "duration " + *sc.Spec.Duration + " ended"
-		}
-	}
-	if s, ok := sc.Annotations[v1alpha1.LeaseSecondsAnnotation]; ok {
-		secs, err := strconv.ParseFloat(s, 64)
-		if err != nil || secs <= 0 {
-			return fmt.Sprintf("annotation %s %q is not a positive number of seconds", v1alpha1.LeaseSecondsAnnotation, s)
-		}
-		renew := sc.Annotations[v1alpha1.LeaseRenewAnnotation]
-		a.mu.Lock()
-		l, ok := a.leases[sc.UID]
-		if !ok || l.renew != renew {
-			l = lease{renew: renew, seen: now}
-			a.leases[sc.UID] = l
-		}
-		a.mu.Unlock()
-		if now.Sub(l.seen) > time.Duration(secs*float64(time.Second)) {
-			return fmt.Sprintf("lease of %ss expired (not renewed since %s)", s, l.seen.UTC().Format(time.RFC3339))
-		}
-	}
-	return ""
-}
-
 // StressTag is the tag of the stressor of the StressChaos uid in container id
 // ("namespace/pod/container"): tests and the garbage collection find stressors by it.
 func StressTag(uid types.UID, id string) string { return string(uid) + "/" + id }
 
 func (a *StressAgent) reconcile(key string) error {
-	obj, exists, err := a.sci.GetStore().GetByKey(key)
-	if err != nil || !exists {
+	u, err := a.object(key)
+	if u == nil {
 		return err
 	}
-	u := obj.(*unstructured.Unstructured)
-	sc, err := decodeStress(u)
+	sc, err := decode[v1alpha1.StressChaos](u)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	st := copyStressStatus(&sc.Status)
+	st := deepCopy(&sc.Status)
 	checkErr := sc.Spec.Check()
-	why := a.inactive(sc, now)
+	why := a.inactive(&sc.ObjectMeta, sc.Spec.Duration, now)
 	if checkErr != nil {
 		why = checkErr.Error()
 	}
@@ -355,19 +200,19 @@ func (a *StressAgent) reconcile(key string) error {
 
 	if len(st.Experiment.Records) == 0 {
 		if why != "" {
-			setConditionIn(&st.Conditions, v1alpha1.ConditionSelected, "False", why)
+			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", why)
 			st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-			return a.writeStatus(u, sc, st)
+			return writeStatus(&a.controller, u, &sc.Status, st)
 		}
 		recs, err := a.selectContainers(sc, allowSystem)
 		if err != nil {
-			setConditionIn(&st.Conditions, v1alpha1.ConditionSelected, "False", err.Error())
-			return a.writeStatus(u, sc, st)
+			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", err.Error())
+			return writeStatus(&a.controller, u, &sc.Status, st)
 		}
 		st.Experiment.Records = recs
 		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-		setConditionIn(&st.Conditions, v1alpha1.ConditionSelected, "True", "")
-		return a.writeStatus(u, sc, st)
+		setCondition(&st.Conditions, v1alpha1.ConditionSelected, "True", "")
+		return writeStatus(&a.controller, u, &sc.Status, st)
 	}
 
 	spec, _ := v1alpha1.ParseStressors(sc.Spec.Stressors)
@@ -421,7 +266,7 @@ func (a *StressAgent) reconcile(key string) error {
 				s, err := a.cfg.Runner.Start(string(p.UID), cid, spec, StressTag(sc.UID, r.Id))
 				if err != nil {
 					addEvent(r, "Apply", "Failed", err.Error(), now)
-					_ = a.writeStatus(u, sc, st)
+					_ = writeStatus(&a.controller, u, &sc.Status, st)
 					return err
 				}
 				a.mu.Lock()
@@ -473,9 +318,9 @@ func (a *StressAgent) reconcile(key string) error {
 			all = false
 		}
 	}
-	setConditionIn(&st.Conditions, v1alpha1.ConditionAllInjected, boolStr(all), "")
-	setConditionIn(&st.Conditions, v1alpha1.ConditionAllRecovered, boolStr(none), "")
-	return a.writeStatus(u, sc, st)
+	setCondition(&st.Conditions, v1alpha1.ConditionAllInjected, boolStr(all), "")
+	setCondition(&st.Conditions, v1alpha1.ConditionAllRecovered, boolStr(none), "")
+	return writeStatus(&a.controller, u, &sc.Status, st)
 }
 
 // runningContainerID is the ID (without the runtime's "containerd://" prefix) of the running
@@ -493,14 +338,6 @@ func runningContainerID(p *corev1.Pod, name string) string {
 		}
 	}
 	return ""
-}
-
-func (a *StressAgent) pod(ns, name string) *corev1.Pod {
-	obj, ok, _ := a.podi.GetStore().GetByKey(ns + "/" + name)
-	if !ok {
-		return nil
-	}
-	return obj.(*corev1.Pod)
 }
 
 // selectContainers picks the pods as for a NetworkChaos and, in each, the containers named in
@@ -551,40 +388,6 @@ func pickContainers(sc *v1alpha1.StressChaos, pods []*corev1.Pod, ownNS string, 
 		return nil, fmt.Errorf("no container named %s in the selected pods", strings.Join(sc.Spec.ContainerNames, ", "))
 	}
 	return recs, nil
-}
-
-func (a *StressAgent) writeStatus(u *unstructured.Unstructured, sc *v1alpha1.StressChaos, st *v1alpha1.StressChaosStatus) error {
-	if reflect.DeepEqual(&sc.Status, st) {
-		return nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(st)
-	if err != nil {
-		return err
-	}
-	out := u.DeepCopy()
-	out.Object["status"] = m
-	_, err = a.cfg.Dynamic.Resource(v1alpha1.StressGVR).Namespace(u.GetNamespace()).UpdateStatus(context.Background(), out, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-func copyStressStatus(s *v1alpha1.StressChaosStatus) *v1alpha1.StressChaosStatus {
-	var out v1alpha1.StressChaosStatus
-	b, _ := json.Marshal(s)
-	_ = json.Unmarshal(b, &out)
-	return &out
-}
-
-func setConditionIn(cs *[]v1alpha1.ChaosCondition, t v1alpha1.ChaosConditionType, status, reason string) {
-	for i := range *cs {
-		if (*cs)[i].Type == t {
-			(*cs)[i].Status, (*cs)[i].Reason = status, reason
-			return
-		}
-	}
-	*cs = append(*cs, v1alpha1.ChaosCondition{Type: t, Status: status, Reason: reason})
 }
 
 // cgroupRunner is the StressRunner of a node: stressors are this binary (its main serves

@@ -165,7 +165,7 @@ func TestStressAgentLifecycle(t *testing.T) {
 	status := func(name string) *v1alpha1.StressChaosStatus {
 		u, err := res.Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
-		sc, err := decodeStress(u)
+		sc, err := decode[v1alpha1.StressChaos](u)
 		require.NoError(t, err)
 		return &sc.Status
 	}
