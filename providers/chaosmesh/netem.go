@@ -111,20 +111,10 @@ func gapOf(v any) (int64, error) {
 
 func init() {
 	provider.Register(module+"actions.duplicate_packets", "Create a Chaos Mesh NetworkChaos that sends a share of the selected pods' packets twice (duplicate, correlation).", func(ctx context.Context, env provider.Env, a duplicateArgs) (any, error) {
-		spec := map[string]any{"action": "duplicate", "selector": map[string]any{}, "duplicate": map[string]any{}}
-		d := spec["duplicate"].(map[string]any)
-		setStr(d, "duplicate", a.Duplicate)
-		setStr(d, "correlation", a.Correlation)
-		c, t := split(a)
-		return create(ctx, env, c, t, spec)
+		return createChance(ctx, env, a, "duplicate", a.Duplicate, a.Correlation)
 	})
 	provider.Register(module+"actions.corrupt_packets", "Create a Chaos Mesh NetworkChaos that flips one bit in a share of the selected pods' packets (corrupt, correlation).", func(ctx context.Context, env provider.Env, a corruptArgs) (any, error) {
-		spec := map[string]any{"action": "corrupt", "selector": map[string]any{}, "corrupt": map[string]any{}}
-		d := spec["corrupt"].(map[string]any)
-		setStr(d, "corrupt", a.Corrupt)
-		setStr(d, "correlation", a.Correlation)
-		c, t := split(a)
-		return create(ctx, env, c, t, spec)
+		return createChance(ctx, env, a, "corrupt", a.Corrupt, a.Correlation)
 	})
 	provider.Register(module+"actions.reorder_packets", "Create a Chaos Mesh NetworkChaos (action delay with reorder) that delays the selected pods' packets by latency (chaostest's argument, default 10ms) and sends a share of them ahead (reorder, correlation, gap).", func(ctx context.Context, env provider.Env, a reorderArgs) (any, error) {
 		gap, err := gapOf(a.Gap)

@@ -191,12 +191,7 @@ type nsArgs struct {
 
 func init() {
 	provider.Register(module+"actions.set_loss", "Create a Chaos Mesh NetworkChaos that drops a share of the selected pods' packets (served by chaostest's agent).", func(ctx context.Context, env provider.Env, a lossArgs) (any, error) {
-		spec := map[string]any{"action": "loss", "selector": map[string]any{}, "loss": map[string]any{}}
-		loss := spec["loss"].(map[string]any)
-		setStr(loss, "loss", a.Loss)
-		setStr(loss, "correlation", a.Correlation)
-		c, t := split(a)
-		return create(ctx, env, c, t, spec)
+		return createChance(ctx, env, a, "loss", a.Loss, a.Correlation)
 	})
 	provider.Register(module+"actions.add_latency", "Create a Chaos Mesh NetworkChaos that delays the selected pods' packets (latency, jitter, correlation).", func(ctx context.Context, env provider.Env, a latencyArgs) (any, error) {
 		spec := map[string]any{"action": "delay", "selector": map[string]any{}, "delay": map[string]any{}}
@@ -230,50 +225,13 @@ func init() {
 		return create(ctx, env, c, t, spec)
 	})
 	provider.Register(module+"actions.delete_network_fault", "Delete a Chaos Mesh NetworkChaos (the fault is removed).", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.CheckNamespace(env, a.NS); err != nil {
-			return nil, err
-		}
-		stopRenewing(a.NS, a.Name)
-		if err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil {
-			return nil, fmt.Errorf("Failed to delete custom resource object: %v", err)
-		}
-		st := metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess,
-			Details: &metav1.StatusDetails{Name: a.Name, Group: v1alpha1.Group, Kind: v1alpha1.Resource}}
-		return toValue(&st)
+		return deleteObject(ctx, env, networkChaos, a)
 	})
 	provider.Register(module+"probes.get_network_fault", "A Chaos Mesh NetworkChaos of a namespace.", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		u, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).Get(ctx, a.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("Failed to read custom resource object: %v", err)
-		}
-		return objectValue(u)
+		return getObject(ctx, env, networkChaos, a)
 	})
 	provider.Register(module+"probes.get_network_faults", "The Chaos Mesh NetworkChaos objects of a namespace.", func(ctx context.Context, env provider.Env, a nsArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		l, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(a.NS).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("Failed to list custom resource objects: %v", err)
-		}
-		items := []any{}
-		for i := range l.Items {
-			v, err := objectValue(&l.Items[i])
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, v)
-		}
-		return items, nil
+		return listObjects(ctx, env, networkChaos, a)
 	})
 }
 
@@ -421,56 +379,117 @@ func buildSpec(c commonArgs, t targetArgs, spec map[string]any) error {
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// servedByAgent reports whether the cluster's NetworkChaos CRD is chaostest's (true) or Chaos
+// kind is what creating, checking and renewing an object needs to know of a Chaos Mesh kind.
+type kind struct {
+	name    string // NetworkChaos, StressChaos
+	gvr     schema.GroupVersionResource
+	crdName string
+	// resource is the kind's resource name (networkchaos, stresschaos).
+	resource string
+	// renewPrefix begins the namespace part of the renewers' keys, so that objects of two
+	// kinds with one name keep two renewers.
+	renewPrefix string
+	// spec converts a spec to the agent's type, whose Check says whether the agent serves it.
+	spec func(spec map[string]any) (checker, error)
+}
+
+// checker is a typed spec the agent checks before anything is created.
+type checker interface{ Check() error }
+
+// typedSpec converts spec to an S.
+func typedSpec[S any, P interface {
+	*S
+	checker
+}](spec map[string]any) (checker, error) {
+	p := P(new(S))
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var (
+	networkChaos = kind{name: v1alpha1.Kind, gvr: v1alpha1.GVR, crdName: v1alpha1.CRDName, resource: v1alpha1.Resource,
+		spec: typedSpec[v1alpha1.NetworkChaosSpec]}
+	stressChaos = kind{name: v1alpha1.StressKind, gvr: v1alpha1.StressGVR, crdName: v1alpha1.StressCRDName, resource: v1alpha1.StressResource,
+		renewPrefix: v1alpha1.StressResource + ":", spec: typedSpec[v1alpha1.StressChaosSpec]}
+)
+
+// servedByAgent reports whether the cluster's CRD of kind k is chaostest's (true) or Chaos
 // Mesh's (false); a cluster without the kind is an error saying how to get one.
-func servedByAgent(ctx context.Context, c *k8s.Client) (bool, error) {
-	crd, err := c.Dynamic().Resource(crdGVR).Get(ctx, v1alpha1.CRDName, metav1.GetOptions{})
+func servedByAgent(ctx context.Context, c *k8s.Client, k kind) (bool, error) {
+	crd, err := c.Dynamic().Resource(crdGVR).Get(ctx, k.crdName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("the cluster serves no NetworkChaos kind (%s/%s): install Chaos Mesh, or chaostest's agent with `chaostest agent install`", v1alpha1.Group, v1alpha1.Version)
+		return false, fmt.Errorf("the cluster serves no %s kind (%s/%s): install Chaos Mesh, or chaostest's agent with `chaostest agent install`", k.name, v1alpha1.Group, v1alpha1.Version)
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading the CRD %s: %w", v1alpha1.CRDName, err)
+		return false, fmt.Errorf("reading the CRD %s: %w", k.crdName, err)
 	}
 	return crd.GetLabels()[v1alpha1.ManagedByLabel] == "chaostest", nil
 }
 
+// createChance creates a NetworkChaos of action action (loss, duplicate, corrupt) with the
+// selection of args and spec.<action> holding the share and its correlation.
+func createChance(ctx context.Context, env provider.Env, args any, action string, share, correlation any) (any, error) {
+	fields := map[string]any{}
+	setStr(fields, action, share)
+	setStr(fields, "correlation", correlation)
+	spec := map[string]any{"action": action, "selector": map[string]any{}, action: fields}
+	c, t := split(args)
+	return create(ctx, env, c, t, spec)
+}
+
+// create creates a NetworkChaos with the selection of ca and ta in spec.
 func create(ctx context.Context, env provider.Env, ca commonArgs, ta targetArgs, spec map[string]any) (any, error) {
+	return createObject(ctx, env, networkChaos, ca, func() (map[string]any, error) {
+		if err := buildSpec(ca, ta, spec); err != nil {
+			return nil, err
+		}
+		return spec, nil
+	})
+}
+
+// createObject creates the object of kind k named ca.Name in namespace ca.NS, whose spec build
+// returns, with chaostest's safety checks (namespaces, no empty selector); on a cluster served
+// by chaostest's agent it checks the spec first and gives the object a lease it renews.
+func createObject(ctx context.Context, env provider.Env, k kind, ca commonArgs, build func() (map[string]any, error)) (any, error) {
 	c, err := client(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	if ca.Name == "" {
-		return nil, fmt.Errorf("name: the NetworkChaos needs a name")
+		return nil, fmt.Errorf("name: the %s needs a name", k.name)
 	}
 	if err := c.CheckNamespace(env, ca.NS); err != nil {
 		return nil, err
 	}
-	if err := buildSpec(ca, ta, spec); err != nil {
+	spec, err := build()
+	if err != nil {
 		return nil, err
 	}
-	sel := spec["selector"].(map[string]any)
 	for _, ns := range list(ca.NamespacesSelectors) {
 		if err := c.CheckNamespace(env, fmt.Sprint(ns)); err != nil {
 			return nil, err
 		}
 	}
+	sel := spec["selector"].(map[string]any)
 	if sel["labelSelectors"] == nil && sel["annotationSelectors"] == nil {
 		return nil, fmt.Errorf("refusing to select every pod of namespace '%s': give label_selectors or annotations_selectors (chaostest never reads an empty selector as every pod)", ca.NS)
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": v1alpha1.Group + "/" + v1alpha1.Version, "kind": v1alpha1.Kind,
+		"apiVersion": v1alpha1.Group + "/" + v1alpha1.Version, "kind": k.name,
 		"metadata": map[string]any{"name": ca.Name, "namespace": ca.NS},
 		"spec":     spec,
 	}}
-	agent, err := servedByAgent(ctx, c)
+	agent, err := servedByAgent(ctx, c, k)
 	if err != nil {
 		return nil, err
 	}
 	lease := leaseOf(ctx, env)
 	if agent {
-		var typed v1alpha1.NetworkChaosSpec
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &typed); err != nil {
-			return nil, fmt.Errorf("the NetworkChaos spec: %w", err)
+		typed, err := k.spec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("the %s spec: %w", k.name, err)
 		}
 		if err := typed.Check(); err != nil {
 			if errors.Is(err, v1alpha1.ErrNotSupported) {
@@ -483,17 +502,70 @@ func create(ctx context.Context, env provider.Env, ca commonArgs, ta targetArgs,
 			v1alpha1.LeaseRenewAnnotation:   "0",
 		})
 	}
-	out, err := c.Dynamic().Resource(v1alpha1.GVR).Namespace(ca.NS).Create(ctx, obj, metav1.CreateOptions{})
+	out, err := c.Dynamic().Resource(k.gvr).Namespace(ca.NS).Create(ctx, obj, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("Failed to create custom resource object: a NetworkChaos named '%s' already exists in namespace '%s'", ca.Name, ca.NS)
+			return nil, fmt.Errorf("Failed to create custom resource object: a %s named '%s' already exists in namespace '%s'", k.name, ca.Name, ca.NS)
 		}
 		return nil, fmt.Errorf("Failed to create custom resource object: %v", err)
 	}
 	if agent {
-		startRenewing(c, ca.NS, ca.Name, out.GetUID(), lease)
+		startRenewing(c, k, ca.NS, ca.Name, out.GetUID(), lease)
 	}
 	return objectValue(out)
+}
+
+// deleteObject stops renewing the object of kind k a names and deletes it, as chaosk8s's
+// delete_network_fault and delete_stressor do.
+func deleteObject(ctx context.Context, env provider.Env, k kind, a nameArgs) (any, error) {
+	c, err := client(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckNamespace(env, a.NS); err != nil {
+		return nil, err
+	}
+	stopRenewing(k.renewPrefix+a.NS, a.Name)
+	if err := c.Dynamic().Resource(k.gvr).Namespace(a.NS).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil {
+		return nil, fmt.Errorf("Failed to delete custom resource object: %v", err)
+	}
+	st := metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess,
+		Details: &metav1.StatusDetails{Name: a.Name, Group: v1alpha1.Group, Kind: k.resource}}
+	return toValue(&st)
+}
+
+// getObject reads the object of kind k a names.
+func getObject(ctx context.Context, env provider.Env, k kind, a nameArgs) (any, error) {
+	c, err := client(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	u, err := c.Dynamic().Resource(k.gvr).Namespace(a.NS).Get(ctx, a.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("Failed to read custom resource object: %v", err)
+	}
+	return objectValue(u)
+}
+
+// listObjects reads the objects of kind k of namespace a.NS.
+func listObjects(ctx context.Context, env provider.Env, k kind, a nsArgs) (any, error) {
+	c, err := client(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.Dynamic().Resource(k.gvr).Namespace(a.NS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("Failed to list custom resource objects: %v", err)
+	}
+	items := []any{}
+	for i := range l.Items {
+		v, err := objectValue(&l.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, v)
+	}
+	return items, nil
 }
 
 func leaseOf(ctx context.Context, env provider.Env) time.Duration {
@@ -519,21 +591,23 @@ var renewers = struct {
 	m map[string]context.CancelFunc
 }{m: map[string]context.CancelFunc{}}
 
-// startRenewing bumps the lease annotation every third of the lease until the object is gone
-// (or replaced), delete_network_fault is called, or the process ends.
-func startRenewing(c *k8s.Client, ns, name string, uid types.UID, lease time.Duration) {
+// startRenewing bumps the lease annotation of the object of kind k every third of the lease
+// until the object is gone (or replaced), delete_network_fault (delete_stressor) is called, or
+// the process ends. The renewer is kept under k.renewPrefix+"<ns>/<name>".
+func startRenewing(c *k8s.Client, k kind, ns, name string, uid types.UID, lease time.Duration) {
+	key := k.renewPrefix + ns + "/" + name
 	ctx, cancel := context.WithCancel(context.Background())
 	renewers.Lock()
-	if old := renewers.m[ns+"/"+name]; old != nil {
+	if old := renewers.m[key]; old != nil {
 		old()
 	}
-	renewers.m[ns+"/"+name] = cancel
+	renewers.m[key] = cancel
 	renewers.Unlock()
 	go func() {
 		defer cancel()
 		t := time.NewTicker(lease / 3)
 		defer t.Stop()
-		ri := c.Dynamic().Resource(v1alpha1.GVR).Namespace(ns)
+		ri := c.Dynamic().Resource(k.gvr).Namespace(ns)
 		for n := 1; ; n++ {
 			select {
 			case <-ctx.Done():

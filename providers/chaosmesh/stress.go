@@ -9,19 +9,9 @@ package chaosmesh
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/chaostest/chaostest/agent/v1alpha1"
 	"github.com/chaostest/chaostest/chaostest"
 	"github.com/chaostest/chaostest/provider"
 	"github.com/chaostest/chaostest/providers/k8s"
@@ -83,50 +73,13 @@ func init() {
 		return createStress(ctx, env, c, map[string]any{"memory": mem}, a.Duration, a.ContainerNames, a.StressngStressors)
 	})
 	provider.Register(stressModule+"actions.delete_stressor", "Delete a Chaos Mesh StressChaos (the stress ends).", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.CheckNamespace(env, a.NS); err != nil {
-			return nil, err
-		}
-		stopRenewing(v1alpha1.StressResource+":"+a.NS, a.Name)
-		if err := c.Dynamic().Resource(v1alpha1.StressGVR).Namespace(a.NS).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil {
-			return nil, fmt.Errorf("Failed to delete custom resource object: %v", err)
-		}
-		st := metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess,
-			Details: &metav1.StatusDetails{Name: a.Name, Group: v1alpha1.Group, Kind: v1alpha1.StressResource}}
-		return toValue(&st)
+		return deleteObject(ctx, env, stressChaos, a)
 	})
 	provider.Register(stressModule+"probes.get_stressor", "A Chaos Mesh StressChaos of a namespace.", func(ctx context.Context, env provider.Env, a nameArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		u, err := c.Dynamic().Resource(v1alpha1.StressGVR).Namespace(a.NS).Get(ctx, a.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("Failed to read custom resource object: %v", err)
-		}
-		return objectValue(u)
+		return getObject(ctx, env, stressChaos, a)
 	})
 	provider.Register(stressModule+"probes.get_stressors", "The Chaos Mesh StressChaos objects of a namespace.", func(ctx context.Context, env provider.Env, a nsArgs) (any, error) {
-		c, err := client(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		l, err := c.Dynamic().Resource(v1alpha1.StressGVR).Namespace(a.NS).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("Failed to list custom resource objects: %v", err)
-		}
-		items := []any{}
-		for i := range l.Items {
-			v, err := objectValue(&l.Items[i])
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, v)
-		}
-		return items, nil
+		return listObjects(ctx, env, stressChaos, a)
 	})
 }
 
@@ -150,111 +103,9 @@ func stressSpec(ca commonArgs, stressors map[string]any, duration, containers, s
 }
 
 func createStress(ctx context.Context, env provider.Env, ca commonArgs, stressors map[string]any, duration, containers, stressng any) (any, error) {
-	c, err := client(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	if ca.Name == "" {
-		return nil, fmt.Errorf("name: the StressChaos needs a name")
-	}
-	if err := c.CheckNamespace(env, ca.NS); err != nil {
-		return nil, err
-	}
-	spec, err := stressSpec(ca, stressors, duration, containers, stressng)
-	if err != nil {
-		return nil, err
-	}
-	for _, ns := range list(ca.NamespacesSelectors) {
-		if err := c.CheckNamespace(env, fmt.Sprint(ns)); err != nil {
-			return nil, err
-		}
-	}
-	sel := spec["selector"].(map[string]any)
-	if sel["labelSelectors"] == nil && sel["annotationSelectors"] == nil {
-		return nil, fmt.Errorf("refusing to select every pod of namespace '%s': give label_selectors or annotations_selectors (chaostest never reads an empty selector as every pod)", ca.NS)
-	}
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": v1alpha1.Group + "/" + v1alpha1.Version, "kind": v1alpha1.StressKind,
-		"metadata": map[string]any{"name": ca.Name, "namespace": ca.NS},
-		"spec":     spec,
-	}}
-	agent, err := stressServedByAgent(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	lease := leaseOf(ctx, env)
-	if agent {
-		var typed v1alpha1.StressChaosSpec
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &typed); err != nil {
-			return nil, fmt.Errorf("the StressChaos spec: %w", err)
-		}
-		if err := typed.Check(); err != nil {
-			if errors.Is(err, v1alpha1.ErrNotSupported) {
-				return nil, fmt.Errorf("%s: %w (Chaos Mesh serves it; this cluster has chaostest's agent)", ca.Name, err)
-			}
-			return nil, fmt.Errorf("%s: %w", ca.Name, err)
-		}
-		obj.SetAnnotations(map[string]string{
-			v1alpha1.LeaseSecondsAnnotation: strconv.FormatFloat(lease.Seconds(), 'f', -1, 64),
-			v1alpha1.LeaseRenewAnnotation:   "0",
-		})
-	}
-	out, err := c.Dynamic().Resource(v1alpha1.StressGVR).Namespace(ca.NS).Create(ctx, obj, metav1.CreateOptions{})
-	if err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("Failed to create custom resource object: a StressChaos named '%s' already exists in namespace '%s'", ca.Name, ca.NS)
-		}
-		return nil, fmt.Errorf("Failed to create custom resource object: %v", err)
-	}
-	if agent {
-		startRenewingStress(c, ca.NS, ca.Name, out.GetUID(), lease)
-	}
-	return objectValue(out)
-}
-
-// stressServedByAgent is servedByAgent for the StressChaos CRD.
-func stressServedByAgent(ctx context.Context, c *k8s.Client) (bool, error) {
-	crd, err := c.Dynamic().Resource(crdGVR).Get(ctx, v1alpha1.StressCRDName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("the cluster serves no StressChaos kind (%s/%s): install Chaos Mesh, or chaostest's agent with `chaostest agent install`", v1alpha1.Group, v1alpha1.Version)
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading the CRD %s: %w", v1alpha1.StressCRDName, err)
-	}
-	return crd.GetLabels()[v1alpha1.ManagedByLabel] == "chaostest", nil
-}
-
-// startRenewingStress is startRenewing for a StressChaos: the renewer is kept under
-// "stresschaos:<ns>/<name>", apart from a NetworkChaos of the same name.
-func startRenewingStress(c *k8s.Client, ns, name string, uid types.UID, lease time.Duration) {
-	key := v1alpha1.StressResource + ":" + ns
-	ctx, cancel := context.WithCancel(context.Background())
-	renewers.Lock()
-	if old := renewers.m[key+"/"+name]; old != nil {
-		old()
-	}
-	renewers.m[key+"/"+name] = cancel
-	renewers.Unlock()
-	go func() {
-		defer cancel()
-		t := time.NewTicker(lease / 3)
-		defer t.Stop()
-		ri := c.Dynamic().Resource(v1alpha1.StressGVR).Namespace(ns)
-		for n := 1; ; n++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			patch := fmt.Sprintf(`{"metadata":{"uid":%q,"annotations":{%q:"%d"}}}`, uid, v1alpha1.LeaseRenewAnnotation, n)
-			rctx, rcancel := context.WithTimeout(ctx, lease/3)
-			_, err := ri.Patch(rctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-			rcancel()
-			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-				return
-			}
-		}
-	}()
+	return createObject(ctx, env, stressChaos, ca, func() (map[string]any, error) {
+		return stressSpec(ca, stressors, duration, containers, stressng)
+	})
 }
 
 // Duration sets how long a stress lasts (duration, a Go duration; the default is chaosk8s's
