@@ -219,6 +219,60 @@ func (c *controller) inactive(m *metav1.ObjectMeta, duration *string, now time.T
 	return ""
 }
 
+// why says why the fault of the object m must not be in effect now ("" when it must): the error
+// of its spec's check, or else inactive's reason (which is worked out in both cases, as it
+// records the lease).
+func (c *controller) why(m *metav1.ObjectMeta, duration *string, checkErr error, now time.Time) string {
+	why := c.inactive(m, duration, now)
+	if checkErr != nil {
+		why = checkErr.Error()
+	}
+	return why
+}
+
+// selectOnce fills the records of an object that has none yet (the first agent to see it
+// selects; the others follow its records): none while why says the fault must not be in
+// effect, else those choose returns, with the Selected condition saying how it went.
+func selectOnce(exp *v1alpha1.ExperimentStatus, conds *[]v1alpha1.ChaosCondition, why string, choose func() ([]*v1alpha1.Record, error)) {
+	if why != "" {
+		setCondition(conds, v1alpha1.ConditionSelected, "False", why)
+		exp.DesiredPhase = v1alpha1.StoppedPhase
+		return
+	}
+	recs, err := choose()
+	if err != nil {
+		setCondition(conds, v1alpha1.ConditionSelected, "False", err.Error())
+		return
+	}
+	exp.Records = recs
+	exp.DesiredPhase = v1alpha1.RunningPhase
+	setCondition(conds, v1alpha1.ConditionSelected, "True", "")
+}
+
+// summarize sets the desired phase (running unless why says otherwise) and the AllInjected and
+// AllRecovered conditions, over the records of the selected pods or containers (selector key
+// "."; a StressChaos has no others).
+func summarize(exp *v1alpha1.ExperimentStatus, conds *[]v1alpha1.ChaosCondition, why string) {
+	if why == "" {
+		exp.DesiredPhase = v1alpha1.RunningPhase
+	} else {
+		exp.DesiredPhase = v1alpha1.StoppedPhase
+	}
+	all, none := true, true
+	for _, r := range exp.Records {
+		if r.SelectorKey != "." {
+			continue
+		}
+		if r.Phase == v1alpha1.Injected {
+			none = false
+		} else {
+			all = false
+		}
+	}
+	setCondition(conds, v1alpha1.ConditionAllInjected, boolStr(all), "")
+	setCondition(conds, v1alpha1.ConditionAllRecovered, boolStr(none), "")
+}
+
 // writeStatus writes st as the status of u, whose decoded status is cur, unless they are equal;
 // an object gone meanwhile is no error.
 func writeStatus[S any](c *controller, u *unstructured.Unstructured, cur, st *S) error {

@@ -243,27 +243,11 @@ func (a *Agent) reconcile(key string) error {
 	now := time.Now()
 	st := deepCopy(&nc.Status)
 	checkErr := nc.Spec.Check()
-	why := a.inactive(&nc.ObjectMeta, nc.Spec.Duration, now)
-	if checkErr != nil {
-		why = checkErr.Error()
-	}
+	why := a.why(&nc.ObjectMeta, nc.Spec.Duration, checkErr, now)
 	allowSystem := nc.Annotations[v1alpha1.AllowSystemNamespacesAnnotation] == "true"
 
-	// Selection, once, by whichever agent comes first.
 	if len(st.Experiment.Records) == 0 {
-		if why != "" {
-			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", why)
-			st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-			return writeStatus(&a.controller, u, &nc.Status, st)
-		}
-		recs, err := a.selectPods(nc, allowSystem)
-		if err != nil {
-			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", err.Error())
-			return writeStatus(&a.controller, u, &nc.Status, st)
-		}
-		st.Experiment.Records = recs
-		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-		setCondition(&st.Conditions, v1alpha1.ConditionSelected, "True", "")
+		selectOnce(&st.Experiment, &st.Conditions, why, func() ([]*v1alpha1.Record, error) { return a.selectPods(nc, allowSystem) })
 		return writeStatus(&a.controller, u, &nc.Status, st)
 	}
 
@@ -335,24 +319,7 @@ func (a *Agent) reconcile(key string) error {
 			r.Phase = want
 		}
 	}
-	if why == "" {
-		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-	} else {
-		st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-	}
-	all, none := true, true
-	for _, r := range st.Experiment.Records {
-		if r.SelectorKey != "." {
-			continue
-		}
-		if r.Phase == v1alpha1.Injected {
-			none = false
-		} else {
-			all = false
-		}
-	}
-	setCondition(&st.Conditions, v1alpha1.ConditionAllInjected, boolStr(all), "")
-	setCondition(&st.Conditions, v1alpha1.ConditionAllRecovered, boolStr(none), "")
+	summarize(&st.Experiment, &st.Conditions, why)
 	return writeStatus(&a.controller, u, &nc.Status, st)
 }
 

@@ -192,26 +192,11 @@ func (a *StressAgent) reconcile(key string) error {
 	now := time.Now()
 	st := deepCopy(&sc.Status)
 	checkErr := sc.Spec.Check()
-	why := a.inactive(&sc.ObjectMeta, sc.Spec.Duration, now)
-	if checkErr != nil {
-		why = checkErr.Error()
-	}
+	why := a.why(&sc.ObjectMeta, sc.Spec.Duration, checkErr, now)
 	allowSystem := sc.Annotations[v1alpha1.AllowSystemNamespacesAnnotation] == "true"
 
 	if len(st.Experiment.Records) == 0 {
-		if why != "" {
-			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", why)
-			st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-			return writeStatus(&a.controller, u, &sc.Status, st)
-		}
-		recs, err := a.selectContainers(sc, allowSystem)
-		if err != nil {
-			setCondition(&st.Conditions, v1alpha1.ConditionSelected, "False", err.Error())
-			return writeStatus(&a.controller, u, &sc.Status, st)
-		}
-		st.Experiment.Records = recs
-		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-		setCondition(&st.Conditions, v1alpha1.ConditionSelected, "True", "")
+		selectOnce(&st.Experiment, &st.Conditions, why, func() ([]*v1alpha1.Record, error) { return a.selectContainers(sc, allowSystem) })
 		return writeStatus(&a.controller, u, &sc.Status, st)
 	}
 
@@ -305,21 +290,7 @@ func (a *StressAgent) reconcile(key string) error {
 	if len(st.Instances) == 0 {
 		st.Instances = nil
 	}
-	if why == "" {
-		st.Experiment.DesiredPhase = v1alpha1.RunningPhase
-	} else {
-		st.Experiment.DesiredPhase = v1alpha1.StoppedPhase
-	}
-	all, none := true, true
-	for _, r := range st.Experiment.Records {
-		if r.Phase == v1alpha1.Injected {
-			none = false
-		} else {
-			all = false
-		}
-	}
-	setCondition(&st.Conditions, v1alpha1.ConditionAllInjected, boolStr(all), "")
-	setCondition(&st.Conditions, v1alpha1.ConditionAllRecovered, boolStr(none), "")
+	summarize(&st.Experiment, &st.Conditions, why)
 	return writeStatus(&a.controller, u, &sc.Status, st)
 }
 
