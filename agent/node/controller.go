@@ -169,13 +169,16 @@ func (c *controller) next(h hooks) bool {
 	return true
 }
 
-// object is the cached object of key, nil when there is none.
-func (c *controller) object(key string) (*unstructured.Unstructured, error) {
+// load is the cached object of key decoded as a T (a NetworkChaos or a StressChaos); nil when
+// there is none or it does not decode (the error then says why).
+func load[T any](c *controller, key string) (*unstructured.Unstructured, *T, error) {
 	obj, exists, err := c.obji.GetStore().GetByKey(key)
 	if err != nil || !exists {
-		return nil, err
+		return nil, nil, err
 	}
-	return obj.(*unstructured.Unstructured), nil
+	u := obj.(*unstructured.Unstructured)
+	v, err := decode[T](u)
+	return u, v, err
 }
 
 func (c *controller) pod(ns, name string) *corev1.Pod {

@@ -232,12 +232,8 @@ type orphanRemover interface {
 }
 
 func (a *Agent) reconcile(key string) error {
-	u, err := a.object(key)
-	if u == nil {
-		return err
-	}
-	nc, err := decode[v1alpha1.NetworkChaos](u)
-	if err != nil {
+	u, nc, err := load[v1alpha1.NetworkChaos](&a.controller, key)
+	if nc == nil {
 		return err
 	}
 	now := time.Now()

@@ -181,12 +181,8 @@ func (a *StressAgent) gc() {
 func StressTag(uid types.UID, id string) string { return string(uid) + "/" + id }
 
 func (a *StressAgent) reconcile(key string) error {
-	u, err := a.object(key)
-	if u == nil {
-		return err
-	}
-	sc, err := decode[v1alpha1.StressChaos](u)
-	if err != nil {
+	u, sc, err := load[v1alpha1.StressChaos](&a.controller, key)
+	if sc == nil {
 		return err
 	}
 	now := time.Now()
