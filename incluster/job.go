@@ -484,7 +484,9 @@ func (r *run) follow(ctx context.Context, interrupt <-chan struct{}) (code int, 
 		if i > 0 {
 			time.Sleep(300 * time.Millisecond)
 		}
-		_ = read(false)
+		if err := read(false); apierrors.IsNotFound(err) {
+			break // the pod is gone with its log
+		}
 	}
 	code, _ = r.exitCode(ctx, pod.Name)
 	if jerr == nil {
@@ -499,6 +501,7 @@ func (r *run) exitCode(ctx context.Context, pod string) (int, bool) {
 	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		p, err := r.cs.CoreV1().Pods(r.o.Namespace).Get(ctx, pod, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
+			done = true // deleted (Ctrl-C deletes it): its exit code is lost, the journal says
 			return true, nil
 		}
 		if err != nil {
