@@ -646,3 +646,44 @@ func TestInClusterCtrlC(t *testing.T) {
 	assert.Equal(t, journal.RunSucceeded, j.Rollbacks[0].Status)
 	assert.Empty(t, leftovers(t, ns))
 }
+
+// TestInClusterVarFileEach runs one experiment once per --var-file-each file, as two Jobs:
+// each pod sees its own configuration (the label its probe counts), on top of the shared
+// --var-file, and each journal is named after both files.
+func TestInClusterVarFileEach(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	deployServer(t, ns, "server")
+	dir := t.TempDir()
+	exp := fmt.Sprintf(`{"title": "per var file", "description": "d", "configuration": {"app": "unset", "ns": "unset"},
+  "steady-state-hypothesis": {"title": "counted", "probes": [
+  {"type": "probe", "name": "count", "tolerance": 2, "provider": {"type": "python", "module": "chaosk8s.pod.probes", "func": "count_pods",
+   "arguments": {"label_selector": "app=${app}", "ns": "${ns}"}}}]},
+  "method": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "/chaostest", "arguments": ["version"]}}]}`)
+	files := map[string]string{
+		"e.json":      exp,
+		"shared.json": fmt.Sprintf(`{"configuration": {"ns": %q}}`, ns),
+		"server.json": `{"configuration": {"app": "server"}}`,
+		"none.json":   `{"configuration": {"app": "none"}}`,
+	}
+	for name, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	res := chaostest(t, dir, "run", "--in-cluster", "--namespace", ns, "--var-file", "shared.json",
+		"--var-file-each", "server.json", "--var-file-each", "none.json", "--journal-path", "journal.json", "e.json")
+	t.Log(res.stdout)
+	require.Equal(t, 0, res.code, res.stderr)
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	require.Len(t, lines, 3, res.stderr)
+	assert.Regexp(t, `^e\.json\+server\.json +completed \(exit code 0, .*\) journal: journal-e-server\.json$`, lines[0])
+	assert.Regexp(t, `^e\.json\+none\.json +completed \(exit code 0, .*\) journal: journal-e-none\.json$`, lines[1])
+	assert.Regexp(t, `^2 experiments in .*: all passed$`, lines[2])
+	for file, want := range map[string]any{"journal-e-server.json": int64(2), "journal-e-none.json": int64(0)} {
+		j, err := journal.Read(filepath.Join(dir, file))
+		require.NoError(t, err)
+		require.NotNil(t, j.SteadyStates.Before, file)
+		require.Len(t, j.SteadyStates.Before.Probes, 1, file)
+		assert.EqualValues(t, want, j.SteadyStates.Before.Probes[0].Output, file)
+	}
+	assert.Empty(t, leftovers(t, ns))
+}

@@ -42,11 +42,12 @@ type inClusterFlags struct {
 	grace          time.Duration
 	parallel       int
 	ownNamespace   bool
+	varFileEach    multi
 }
 
 // localOnly are the flags the CLI consumes itself: they are not passed to the pod's chaostest.
 var localOnly = map[string]bool{"in-cluster": true, "namespace": true, "service-account": true, "keep": true,
-	"image": true, "ttl": true, "grace": true, "journal-path": true, "parallel": true, "own-namespace": true,
+	"image": true, "ttl": true, "grace": true, "journal-path": true, "parallel": true, "own-namespace": true, "var-file-each": true,
 	"cron": true, "time-zone": true, "history": true}
 
 func addInClusterFlags(fs *flag.FlagSet) *inClusterFlags {
@@ -60,6 +61,7 @@ func addInClusterFlags(fs *flag.FlagSet) *inClusterFlags {
 	fs.DurationVar(&c.grace, "grace", 2*time.Minute, "with --in-cluster: the time the pod's rollbacks get after Ctrl-C")
 	fs.IntVar(&c.parallel, "parallel", 0, "with --in-cluster and several FILEs: run at most this many Jobs at once (default: all)")
 	fs.BoolVar(&c.ownNamespace, "own-namespace", false, "with --in-cluster: run each Job in a namespace of its own, created and deleted with the run")
+	fs.Var(&c.varFileEach, "var-file-each", "with --in-cluster: run each experiment once per such var file (repeatable), as one Job each, after the shared --var-file ones")
 	return c
 }
 
@@ -116,9 +118,10 @@ func connect(ctx context.Context, image string, logf func(engine.Level, string))
 	return a, nil
 }
 
-// podPlan is what the pod of one experiment file needs.
+// podPlan is what the pod of one experiment file (with one --var-file-each file) needs.
 type podPlan struct {
 	file  string
+	label string // the file's name (+ the --var-file-each file's): its lines' prefix and journal name
 	title string
 	opts  incluster.Options
 }
@@ -212,28 +215,39 @@ func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 		logf(engine.LevelError, err.Error())
 		return 1
 	}
+	// one Job per experiment file, and per --var-file-each file when given
+	each := []string{""}
+	if len(c.varFileEach) > 0 {
+		each = c.varFileEach
+	}
 	journals := map[string]string{}
-	for _, p := range pos {
-		jp := f.journalPath
-		if len(pos) > 1 {
-			jp = parallelJournalPath(f.journalPath, p)
-		}
-		if err := checkJournalPath(jp, p, f.varFiles); err != nil {
-			return fail(err)
-		}
-		journals[p] = jp
-	}
-	vars, err := f.loadVars()
-	if err != nil {
-		return fail(err)
-	}
 	var plans []*podPlan
 	for _, p := range pos {
-		plan, err := planPod(g, fs, f, c, args, p, vars)
-		if err != nil {
-			return fail(err)
+		for _, v := range each {
+			label, extra := filepath.Base(p), []string(nil)
+			if v != "" {
+				label += "+" + filepath.Base(v)
+				extra = []string{"--var-file", v}
+			}
+			jp := f.journalPath
+			if len(pos)*len(each) > 1 {
+				jp = parallelJournalPath(f.journalPath, label)
+			}
+			if err := checkJournalPath(jp, p, append(append([]string{}, f.varFiles...), extra...)); err != nil {
+				return fail(err)
+			}
+			vars, err := f.loadVarsWith(v)
+			if err != nil {
+				return fail(err)
+			}
+			plan, err := planPod(g, fs, f, c, append(append([]string{}, args...), extra...), p, vars)
+			if err != nil {
+				return fail(err)
+			}
+			plan.label = label
+			journals[label] = jp
+			plans = append(plans, plan)
 		}
-		plans = append(plans, plan)
 	}
 	ctx := context.Background()
 	acc, err := connect(ctx, c.image, logf)
@@ -276,7 +290,7 @@ func inClusterMain(g *globalOpts, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		code := keepResult(res, journals[plans[0].file], logf)
+		code := keepResult(res, journals[plans[0].label], logf)
 		logf(engine.LevelDebug, fmt.Sprintf("in-cluster run: job %s ended with exit code %d after %s", res.Job, res.ExitCode, time.Since(start).Round(time.Millisecond)))
 		return code
 	}

@@ -51,8 +51,9 @@ func TestInClusterArgsForOneOfSeveralFiles(t *testing.T) {
 }
 
 func TestInClusterParallelOutput(t *testing.T) {
-	require.Equal(t, "out/journal-a.json", parallelJournalPath("out/journal.json", "dir/a.yaml"))
+	require.Equal(t, "out/journal-a.json", parallelJournalPath("out/journal.json", "a.yaml"))
 	require.Equal(t, "journal-b.json", parallelJournalPath("./journal.json", "b.json"))
+	require.Equal(t, "out/journal-a-staging.json", parallelJournalPath("out/journal.json", "a.json+staging.env"))
 	var mu sync.Mutex
 	var buf strings.Builder
 	w := &prefixWriter{mu: &mu, w: &buf, prefix: "a.json | "}

@@ -197,9 +197,16 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	return fs, f
 }
 
-func (f *runFlags) loadVars() (*engine.Vars, error) {
+func (f *runFlags) loadVars() (*engine.Vars, error) { return f.loadVarsWith("") }
+
+// loadVarsWith loads the --var-file files, then extra (when not ""), then the --var values.
+func (f *runFlags) loadVarsWith(extra string) (*engine.Vars, error) {
 	vars := &engine.Vars{}
-	for _, vf := range f.varFiles {
+	files := f.varFiles
+	if extra != "" {
+		files = append(append(multi{}, files...), extra)
+	}
+	for _, vf := range files {
 		if err := vars.LoadFileWith(vf, f.loadOptions()); err != nil {
 			return nil, err
 		}

@@ -16,12 +16,15 @@ import (
 	"github.com/chaostest/chaostest/journal"
 )
 
-// parallelJournalPath is where the journal of one of several experiments goes: next to
-// --journal-path, named after the experiment file ("journal-<file name without extension>.json").
-func parallelJournalPath(journalPath, file string) string {
-	base := filepath.Base(file)
-	base = strings.TrimSuffix(base, filepath.Ext(base))
-	return filepath.Join(filepath.Dir(journalPath), "journal-"+base+".json")
+// parallelJournalPath is where the journal of one of several runs goes: next to
+// --journal-path, named after its label ("a.json" or "a.json+staging.env": "journal-a.json",
+// "journal-a-staging.json": each name without its extension).
+func parallelJournalPath(journalPath, label string) string {
+	var parts []string
+	for _, p := range strings.Split(label, "+") {
+		parts = append(parts, strings.TrimSuffix(p, filepath.Ext(p)))
+	}
+	return filepath.Join(filepath.Dir(journalPath), "journal-"+strings.Join(parts, "-")+".json")
 }
 
 // prefixWriter writes each whole line it gets to w with a prefix, under a shared lock, so that
@@ -69,7 +72,7 @@ func runParallel(plans []*podPlan, journals map[string]string, limit int,
 	outcomes := make([]outcome, len(plans))
 	width := 0
 	for _, p := range plans {
-		width = max(width, len(filepath.Base(p.file)))
+		width = max(width, len(p.label))
 	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, limit)
@@ -81,11 +84,11 @@ func runParallel(plans []*podPlan, journals map[string]string, limit int,
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			t0 := time.Now()
-			w := &prefixWriter{mu: &mu, w: stderr, prefix: fmt.Sprintf("%-*s | ", width, filepath.Base(p.file))}
+			w := &prefixWriter{mu: &mu, w: stderr, prefix: fmt.Sprintf("%-*s | ", width, p.label)}
 			res, err := runOne(p, w)
 			o := outcome{elapsed: time.Since(t0), err: err, code: 1}
 			if err == nil {
-				o.code = keepResult(res, journals[p.file], logf)
+				o.code = keepResult(res, journals[p.label], logf)
 				if res.Journal != nil {
 					if j, jerr := journal.Parse(res.Journal); jerr == nil {
 						o.status = j.Status
@@ -109,8 +112,8 @@ func runParallel(plans []*podPlan, journals map[string]string, limit int,
 		case what == "":
 			what = "no journal"
 		}
-		fmt.Fprintf(stdout, "%-*s  %s (exit code %d, %s) journal: %s\n", width, filepath.Base(p.file), what, o.code,
-			o.elapsed.Round(100*time.Millisecond), journals[p.file])
+		fmt.Fprintf(stdout, "%-*s  %s (exit code %d, %s) journal: %s\n", width, p.label, what, o.code,
+			o.elapsed.Round(100*time.Millisecond), journals[p.label])
 		if o.code != 0 {
 			failed++
 			worst = max(worst, o.code)
