@@ -24,10 +24,22 @@ func (r *runner) startRecord(act *jsonvalue.Object) *journal.Run {
 
 func isCrash(rec *journal.Run) bool { return rec.Status == "" }
 
+// execute runs an activity whose record is not in the journal yet (a hypothesis probe):
+// chaoslib has no record of one an exit signal cuts, so such a cut is recorded as a failure.
 func (r *runner) execute(ctx context.Context, act *jsonvalue.Object) *journal.Run {
 	rec := &journal.Run{}
-	r.executeInto(ctx, act, rec)
+	r.executeInto(context.WithValue(ctx, detachedRecordKey{}, true), act, rec)
 	return rec
+}
+
+// detachedRecordKey marks the context of execute: its record is appended after the run.
+type detachedRecordKey struct{}
+
+// cutRecord tells whether the activity under ctx, whose record is already in the journal (the
+// method's and the rollbacks', as chaoslib appends them before the provider runs), was cut by an
+// exit signal: its record then keeps no status and no exception.
+func cutRecord(ctx context.Context) bool {
+	return ctx.Err() != nil && signalCause(ctx) != nil && ctx.Value(detachedRecordKey{}) == nil
 }
 
 // executeRun runs one activity (chaoslib's execute_activity) and fills rec: pauses, dry modes,
@@ -67,7 +79,9 @@ func (r *runner) executeRun(ctx context.Context, act *jsonvalue.Object, rec *jou
 		rec.Output = normalizeOutput(out)
 		r.warnOutput(act, rec.Output)
 		r.warnTruncated(act, rec.Output)
-	case r.cutByControl(ctx): // no status, as chaoslib leaves a record an exit signal cut
+	case r.cutByControl(ctx), cutRecord(ctx):
+		// no status, no exception, no "=> failed" line: chaoslib appends the record before the
+		// provider runs, and the exit signal's exception passes it by
 	case errors.As(err, &crash):
 		r.noteMiss(rec, err.Error())
 		r.log(LevelError, "  => aborted: "+err.Error())

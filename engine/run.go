@@ -556,7 +556,7 @@ func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes
 			go func() {
 				defer bg.Done()
 				r.executeInto(ctx, act, rec)
-				if isCrash(rec) {
+				if isCrash(rec) && !cutRecord(ctx) {
 					r.abort(fmt.Errorf("activity '%s': %s", probeName(act), r.reason(rec)))
 				}
 			}()
@@ -564,7 +564,7 @@ func (r *runner) methodRun(ctx context.Context, hyp *jsonvalue.Object, hasProbes
 		}
 		rec := r.startRecord(act)
 		r.executeInto(ctx, act, rec)
-		if isCrash(rec) {
+		if isCrash(rec) && !cutRecord(ctx) {
 			r.abort(fmt.Errorf("method[%d] '%s': %s", i, probeName(act), r.reason(rec)))
 			aborted = true
 			break

@@ -169,7 +169,7 @@ func (r *runner) rollbacks(ctx context.Context, strategy RollbackStrategy) {
 	// journal; chaostest records the rollback as failed, plays the others and aborts the run.
 	play1 := func(act *jsonvalue.Object, rec *journal.Run) {
 		r.executeInto(rctx, act, rec)
-		if isCrash(rec) && !r.cutByControl(rctx) {
+		if isCrash(rec) && !r.cutByControl(rctx) && !cutRecord(rctx) {
 			why := r.reason(rec)
 			rec.Status, rec.Exception = journal.RunFailed, exceptionLines(errors.New(why))
 			mu.Lock()
