@@ -328,23 +328,9 @@ func buildSpec(c commonArgs, t targetArgs, spec map[string]any) error {
 	if v := pyStrOpt(c.ModeValue); v != "" && c.Mode != "one" && c.Mode != "all" {
 		spec["value"] = v
 	}
-	sel := spec["selector"].(map[string]any)
-	if ns := list(c.NamespacesSelectors); ns != nil {
-		sel["namespaces"] = ns
-	}
-	ls, err := kv("label_selectors", c.LabelSelectors)
-	if err != nil {
+	if err := fillSelector(spec["selector"].(map[string]any), c.NamespacesSelectors,
+		"label_selectors", c.LabelSelectors, "annotations_selectors", c.AnnotationsSelectors); err != nil {
 		return err
-	}
-	if ls != nil {
-		sel["labelSelectors"] = ls
-	}
-	as, err := kv("annotations_selectors", c.AnnotationsSelectors)
-	if err != nil {
-		return err
-	}
-	if as != nil {
-		sel["annotationSelectors"] = as
 	}
 	if et := list(t.ExternalTargets); et != nil {
 		spec["externalTargets"] = et
@@ -354,25 +340,34 @@ func buildSpec(c commonArgs, t targetArgs, spec map[string]any) error {
 		if v := pyStrOpt(t.TargetModeValue); v != "" && (t.TargetMode == "fixed" || t.TargetMode == "fixed-percent" || t.TargetMode == "random-max-percent") {
 			target["value"] = v
 		}
-		tsel := target["selector"].(map[string]any)
-		if ns := list(t.TargetNamespacesSelectors); ns != nil {
-			tsel["namespaces"] = ns
-		}
-		tl, err := kv("target_label_selectors", t.TargetLabelSelectors)
-		if err != nil {
+		if err := fillSelector(target["selector"].(map[string]any), t.TargetNamespacesSelectors,
+			"target_label_selectors", t.TargetLabelSelectors, "target_annotations_selectors", t.TargetAnnotationsSelectors); err != nil {
 			return err
-		}
-		if tl != nil {
-			tsel["labelSelectors"] = tl
-		}
-		ta, err := kv("target_annotations_selectors", t.TargetAnnotationsSelectors)
-		if err != nil {
-			return err
-		}
-		if ta != nil {
-			tsel["annotationSelectors"] = ta
 		}
 		spec["target"] = target
+	}
+	return nil
+}
+
+// fillSelector sets a Chaos Mesh selector's namespaces, labelSelectors and annotationSelectors
+// from chaosk8s's arguments; labelsArg and annotationsArg name the arguments in errors.
+func fillSelector(sel map[string]any, namespaces any, labelsArg string, labels any, annotationsArg string, annotations any) error {
+	if ns := list(namespaces); ns != nil {
+		sel["namespaces"] = ns
+	}
+	ls, err := kv(labelsArg, labels)
+	if err != nil {
+		return err
+	}
+	if ls != nil {
+		sel["labelSelectors"] = ls
+	}
+	as, err := kv(annotationsArg, annotations)
+	if err != nil {
+		return err
+	}
+	if as != nil {
+		sel["annotationSelectors"] = as
 	}
 	return nil
 }
