@@ -17,7 +17,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -238,49 +237,13 @@ func (r *run) create(ctx context.Context) error {
 }
 
 func (r *run) createRBAC(ctx context.Context, sa string) error {
-	ns := r.o.Namespace
-	if _, err := r.cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: r.meta(sa)}, metav1.CreateOptions{}); err != nil {
+	if _, err := r.cs.CoreV1().ServiceAccounts(r.o.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: r.meta(sa)}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("in-cluster run: creating service account: %w", err)
 	}
-	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ns}}
-	outsideMeta := func(namespace string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: r.name, Namespace: namespace, Labels: r.labels(), Annotations: map[string]string{JobNamespaceAnnotation: ns}}
-	}
-	for _, target := range r.o.Permissions.Namespaces() {
-		rules := r.o.Permissions.Namespaced[target]
-		m := r.meta(r.name)
-		if target != ns {
-			m = outsideMeta(target)
-			t := target
-			r.outside = append(r.outside, func(ctx context.Context) error {
-				return ignoreNotFound(r.cs.RbacV1().RoleBindings(t).Delete(ctx, r.name, metav1.DeleteOptions{}),
-					r.cs.RbacV1().Roles(t).Delete(ctx, r.name, metav1.DeleteOptions{}))
-			})
-		}
-		m.Namespace = target
-		if _, err := r.cs.RbacV1().Roles(target).Create(ctx, &rbacv1.Role{ObjectMeta: m, Rules: rules}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("in-cluster run: creating role %s/%s: %w", target, r.name, err)
-		}
-		rb := &rbacv1.RoleBinding{ObjectMeta: m, Subjects: subject,
-			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: r.name}}
-		if _, err := r.cs.RbacV1().RoleBindings(target).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("in-cluster run: creating role binding %s/%s: %w", target, r.name, err)
-		}
-	}
-	if len(r.o.Permissions.Cluster) > 0 {
-		m := outsideMeta("")
-		r.outside = append(r.outside, func(ctx context.Context) error {
-			return ignoreNotFound(r.cs.RbacV1().ClusterRoleBindings().Delete(ctx, r.name, metav1.DeleteOptions{}),
-				r.cs.RbacV1().ClusterRoles().Delete(ctx, r.name, metav1.DeleteOptions{}))
-		})
-		if _, err := r.cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: m, Rules: r.o.Permissions.Cluster}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("in-cluster run: creating cluster role %s: %w", r.name, err)
-		}
-		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: m, Subjects: subject,
-			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: r.name}}
-		if _, err := r.cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("in-cluster run: creating cluster role binding %s: %w", r.name, err)
-		}
+	outside, err := bindPermissions(ctx, r.cs, r.o.Permissions, r.o.Namespace, r.name, r.name, sa, r.meta, r.labels())
+	r.outside = append(r.outside, outside...)
+	if err != nil {
+		return fmt.Errorf("in-cluster run: %w", err)
 	}
 	return nil
 }

@@ -172,7 +172,8 @@ func CreateSchedule(ctx context.Context, cs kubernetes.Interface, o ScheduleOpti
 			perms.Namespaced[ns] = rules
 		}
 		perms.Namespaced[o.Namespace] = merge(append(append([]rbacv1.PolicyRule{}, perms.Namespaced[o.Namespace]...), rule("", "configmaps", "create")))
-		if err := bindPermissions(ctx, cs, perms, o.Namespace, o.Name, sa, owned, map[string]string{ScheduleLabel: o.Name}); err != nil {
+		// outside objects need no deletions here: DeleteSchedule finds them by label
+		if _, err := bindPermissions(ctx, cs, perms, o.Namespace, o.Name, o.Namespace+"-"+o.Name, sa, owned, scheduleLabels(o.Name)); err != nil {
 			return fail(err)
 		}
 	}
@@ -183,44 +184,50 @@ func CreateSchedule(ctx context.Context, cs kubernetes.Interface, o ScheduleOpti
 	return nil
 }
 
-// bindPermissions creates a Role and RoleBinding per namespace of perms (owned ones in ns,
-// labelled ones outside it) and a ClusterRole and ClusterRoleBinding for its cluster rules.
-func bindPermissions(ctx context.Context, cs kubernetes.Interface, perms Permissions, ns, name, sa string,
-	owned func(string) metav1.ObjectMeta, labels map[string]string) error {
+// bindPermissions binds service account sa of namespace ns to perms: a Role and RoleBinding
+// named name per namespace of perms (with owned's metadata in ns; outside ns, labelled with
+// labels and annotated with ns, for the sweep) and a ClusterRole and ClusterRoleBinding named
+// clusterName for its cluster rules. It returns the deletions of the objects outside ns (they
+// cannot be owned), registered before each creation so that a failure midway loses none.
+func bindPermissions(ctx context.Context, cs kubernetes.Interface, perms Permissions, ns, name, clusterName, sa string,
+	owned func(string) metav1.ObjectMeta, labels map[string]string) (outside []func(context.Context) error, err error) {
 	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ns}}
-	outside := func(namespace string) metav1.ObjectMeta {
-		l := map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: ScheduleComponent}
-		for k, v := range labels {
-			l[k] = v
-		}
-		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: l, Annotations: map[string]string{JobNamespaceAnnotation: ns}}
+	outsideMeta := func(namespace, n string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: n, Namespace: namespace, Labels: labels, Annotations: map[string]string{JobNamespaceAnnotation: ns}}
 	}
 	for _, target := range perms.Namespaces() {
 		m := owned(name)
 		if target != ns {
-			m = outside(target)
+			m = outsideMeta(target, name)
+			outside = append(outside, func(ctx context.Context) error {
+				return ignoreNotFound(cs.RbacV1().RoleBindings(target).Delete(ctx, name, metav1.DeleteOptions{}),
+					cs.RbacV1().Roles(target).Delete(ctx, name, metav1.DeleteOptions{}))
+			})
 		}
+		m.Namespace = target
 		if _, err := cs.RbacV1().Roles(target).Create(ctx, &rbacv1.Role{ObjectMeta: m, Rules: perms.Namespaced[target]}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating role %s/%s: %w", target, name, err)
+			return outside, fmt.Errorf("creating role %s/%s: %w", target, name, err)
 		}
 		rb := &rbacv1.RoleBinding{ObjectMeta: m, Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name}}
 		if _, err := cs.RbacV1().RoleBindings(target).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating role binding %s/%s: %w", target, name, err)
+			return outside, fmt.Errorf("creating role binding %s/%s: %w", target, name, err)
 		}
 	}
 	if len(perms.Cluster) > 0 {
-		cname := ns + "-" + name
-		m := outside("")
-		m.Name = cname
+		m := outsideMeta("", clusterName)
+		outside = append(outside, func(ctx context.Context) error {
+			return ignoreNotFound(cs.RbacV1().ClusterRoleBindings().Delete(ctx, clusterName, metav1.DeleteOptions{}),
+				cs.RbacV1().ClusterRoles().Delete(ctx, clusterName, metav1.DeleteOptions{}))
+		})
 		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: m, Rules: perms.Cluster}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating cluster role %s: %w", cname, err)
+			return outside, fmt.Errorf("creating cluster role %s: %w", clusterName, err)
 		}
-		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: m, Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: cname}}
+		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: m, Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: clusterName}}
 		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating cluster role binding %s: %w", cname, err)
+			return outside, fmt.Errorf("creating cluster role binding %s: %w", clusterName, err)
 		}
 	}
-	return nil
+	return outside, nil
 }
 
 // ListSchedules returns the schedules of namespace ns ("" for all), sorted by namespace and name.
