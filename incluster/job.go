@@ -207,22 +207,8 @@ func (r *run) create(ctx context.Context) error {
 		return fmt.Errorf("in-cluster run: creating job %s/%s: %w", ns, r.name, err)
 	}
 	r.job = j
-	files := map[string]string{}
-	for k, v := range o.Files {
-		files[k] = v
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: r.meta(r.name), Data: files}
-	for k, v := range o.Env {
-		cm.Data["env."+k] = v
-	}
-	if _, err := r.cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("in-cluster run: creating the experiment's config map: %w", err)
-	}
-	if len(o.SecretEnv) > 0 {
-		s := &corev1.Secret{ObjectMeta: r.meta(r.name), StringData: o.SecretEnv}
-		if _, err := r.cs.CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("in-cluster run: creating the experiment's secret: %w", err)
-		}
+	if err := createExperimentObjects(ctx, r.cs, r.meta(r.name), o); err != nil {
+		return fmt.Errorf("in-cluster run: %w", err)
 	}
 	if o.ServiceAccount == "" {
 		if err := r.createRBAC(ctx, sa); err != nil {
@@ -232,6 +218,29 @@ func (r *run) create(ctx context.Context) error {
 	patch := []byte(`{"spec":{"suspend":false}}`)
 	if _, err := r.cs.BatchV1().Jobs(ns).Patch(ctx, r.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("in-cluster run: starting job %s/%s: %w", ns, r.name, err)
+	}
+	return nil
+}
+
+// createExperimentObjects creates what the pod mounts and reads, with metadata meta: a
+// ConfigMap of o.Files and of o.Env (keys "env.NAME"), and a Secret of o.SecretEnv when it has
+// any.
+func createExperimentObjects(ctx context.Context, cs kubernetes.Interface, meta metav1.ObjectMeta, o Options) error {
+	cm := &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{}}
+	for k, v := range o.Files {
+		cm.Data[k] = v
+	}
+	for k, v := range o.Env {
+		cm.Data["env."+k] = v
+	}
+	if _, err := cs.CoreV1().ConfigMaps(meta.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the experiment's config map: %w", err)
+	}
+	if len(o.SecretEnv) > 0 {
+		s := &corev1.Secret{ObjectMeta: meta, StringData: o.SecretEnv}
+		if _, err := cs.CoreV1().Secrets(meta.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating the experiment's secret: %w", err)
+		}
 	}
 	return nil
 }
@@ -570,36 +579,14 @@ func Sweep(ctx context.Context, cs kubernetes.Interface, info func(string)) {
 		_, err := cs.BatchV1().Jobs(ns).Get(ctx, run, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}
-	if l, err := cs.RbacV1().RoleBindings("").List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if jobGone(o.ObjectMeta) {
-				_ = cs.RbacV1().RoleBindings(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
-			}
+	_ = deleteRBAC(ctx, cs, sel, jobGone, func(kind string, m metav1.ObjectMeta) {
+		switch kind {
+		case "role":
+			info(fmt.Sprintf("in-cluster run: removing role %s/%s left by a killed run", m.Namespace, m.Name))
+		case "cluster role":
+			info(fmt.Sprintf("in-cluster run: removing cluster role %s left by a killed run", m.Name))
 		}
-	}
-	if l, err := cs.RbacV1().Roles("").List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if jobGone(o.ObjectMeta) {
-				info(fmt.Sprintf("in-cluster run: removing role %s/%s left by a killed run", o.Namespace, o.Name))
-				_ = cs.RbacV1().Roles(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
-			}
-		}
-	}
-	if l, err := cs.RbacV1().ClusterRoleBindings().List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if jobGone(o.ObjectMeta) {
-				_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, metav1.DeleteOptions{})
-			}
-		}
-	}
-	if l, err := cs.RbacV1().ClusterRoles().List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if jobGone(o.ObjectMeta) {
-				info(fmt.Sprintf("in-cluster run: removing cluster role %s left by a killed run", o.Name))
-				_ = cs.RbacV1().ClusterRoles().Delete(ctx, o.Name, metav1.DeleteOptions{})
-			}
-		}
-	}
+	})
 	if l, err := cs.CoreV1().Namespaces().List(ctx, sel); err == nil {
 		for _, n := range l.Items {
 			// a run's own namespace: gone once its Job is (its TTL), or never started
@@ -621,6 +608,45 @@ func Sweep(ctx context.Context, cs kubernetes.Interface, info func(string)) {
 			}
 		}
 	}
+}
+
+// deleteRBAC deletes the RoleBindings, Roles, ClusterRoleBindings and ClusterRoles (in that
+// order) that sel selects in every namespace and match accepts; deleting is told of each first,
+// with its kind ("role binding", "role", "cluster role binding", "cluster role"). A list that
+// fails is skipped (the caller may lack the permission to list cluster-wide); deletion errors
+// other than not found are returned, joined.
+func deleteRBAC(ctx context.Context, cs kubernetes.Interface, sel metav1.ListOptions, match func(metav1.ObjectMeta) bool,
+	deleting func(kind string, m metav1.ObjectMeta)) error {
+	var errs []error
+	del := func(kind string, m metav1.ObjectMeta, do func() error) {
+		if match(m) {
+			deleting(kind, m)
+			errs = append(errs, ignoreNotFound(do()))
+		}
+	}
+	opts := metav1.DeleteOptions{}
+	rbac := cs.RbacV1()
+	if l, err := rbac.RoleBindings("").List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			del("role binding", o.ObjectMeta, func() error { return rbac.RoleBindings(o.Namespace).Delete(ctx, o.Name, opts) })
+		}
+	}
+	if l, err := rbac.Roles("").List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			del("role", o.ObjectMeta, func() error { return rbac.Roles(o.Namespace).Delete(ctx, o.Name, opts) })
+		}
+	}
+	if l, err := rbac.ClusterRoleBindings().List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			del("cluster role binding", o.ObjectMeta, func() error { return rbac.ClusterRoleBindings().Delete(ctx, o.Name, opts) })
+		}
+	}
+	if l, err := rbac.ClusterRoles().List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			del("cluster role", o.ObjectMeta, func() error { return rbac.ClusterRoles().Delete(ctx, o.Name, opts) })
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -147,21 +147,8 @@ func CreateSchedule(ctx context.Context, cs kubernetes.Interface, o ScheduleOpti
 		_ = DeleteSchedule(context.WithoutCancel(ctx), cs, o.Namespace, o.Name)
 		return fmt.Errorf("schedule %s/%s: %w", o.Namespace, o.Name, err)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: owned(o.Name), Data: map[string]string{}}
-	for k, v := range o.Files {
-		cm.Data[k] = v
-	}
-	for k, v := range o.Env {
-		cm.Data["env."+k] = v
-	}
-	if _, err := cs.CoreV1().ConfigMaps(o.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		return fail(fmt.Errorf("creating the experiment's config map: %w", err))
-	}
-	if len(o.SecretEnv) > 0 {
-		s := &corev1.Secret{ObjectMeta: owned(o.Name), StringData: o.SecretEnv}
-		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			return fail(fmt.Errorf("creating the experiment's secret: %w", err))
-		}
+	if err := createExperimentObjects(ctx, cs, owned(o.Name), o.Options); err != nil {
+		return fail(err)
 	}
 	if o.ServiceAccount == "" {
 		if _, err := cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: owned(sa)}, metav1.CreateOptions{}); err != nil {
@@ -264,35 +251,10 @@ func DeleteSchedule(ctx context.Context, cs kubernetes.Interface, ns, name strin
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	sel := metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy + "," + ComponentLabel + "=" + ScheduleComponent + "," + ScheduleLabel + "=" + name}
-	var errs []error
 	mine := func(m metav1.ObjectMeta) bool { return m.Annotations[JobNamespaceAnnotation] == ns }
-	if l, err := cs.RbacV1().RoleBindings("").List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if mine(o.ObjectMeta) {
-				errs = append(errs, ignoreNotFound(cs.RbacV1().RoleBindings(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})))
-			}
-		}
-	}
-	if l, err := cs.RbacV1().Roles("").List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if mine(o.ObjectMeta) {
-				errs = append(errs, ignoreNotFound(cs.RbacV1().Roles(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})))
-			}
-		}
-	}
-	if l, err := cs.RbacV1().ClusterRoleBindings().List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if mine(o.ObjectMeta) {
-				errs = append(errs, ignoreNotFound(cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, metav1.DeleteOptions{})))
-			}
-		}
-	}
-	if l, err := cs.RbacV1().ClusterRoles().List(ctx, sel); err == nil {
-		for _, o := range l.Items {
-			if mine(o.ObjectMeta) {
-				errs = append(errs, ignoreNotFound(cs.RbacV1().ClusterRoles().Delete(ctx, o.Name, metav1.DeleteOptions{})))
-			}
-		}
+	var errs []error
+	if err := deleteRBAC(ctx, cs, sel, mine, func(string, metav1.ObjectMeta) {}); err != nil {
+		errs = append(errs, err)
 	}
 	cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {

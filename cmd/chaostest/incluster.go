@@ -22,7 +22,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/chaostest/chaostest/engine"
 	"github.com/chaostest/chaostest/incluster"
@@ -76,14 +75,10 @@ type clusterAccess struct {
 // connect opens the cluster of the kubeconfig and finds the image: --image, or this
 // executable's image built and loaded into the local cluster's node.
 func connect(ctx context.Context, image string, logf func(engine.Level, string)) (*clusterAccess, error) {
-	kubeconfig := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
-	rc, err := kubeconfig.ClientConfig()
+	rc, err := restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no Kubernetes configuration: %w", err)
+		return nil, err
 	}
-	// client-go's default rate limit (5 requests a second) would queue the requests of
-	// parallel runs behind each other
-	rc.QPS, rc.Burst = 100, 200
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
