@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/chaostest/chaostest/provider"
 )
@@ -414,45 +413,15 @@ func pyNumber(f float64) string {
 }
 
 func deploymentsSource(c *Client, ns string) source {
-	api := c.cs.AppsV1().Deployments(ns)
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.AppsV1().Deployments(ns), func(l *appsv1.DeploymentList) []runtime.Object { return objects(l.Items) })
 }
 
 func statefulSetsSource(c *Client, ns string) source {
-	api := c.cs.AppsV1().StatefulSets(ns)
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.AppsV1().StatefulSets(ns), func(l *appsv1.StatefulSetList) []runtime.Object { return objects(l.Items) })
 }
 
 func daemonSetsSource(c *Client, ns string) source {
-	api := c.cs.AppsV1().DaemonSets(ns)
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.AppsV1().DaemonSets(ns), func(l *appsv1.DaemonSetList) []runtime.Object { return objects(l.Items) })
 }
 
 // objects turns a list's items (values) into pointers as runtime.Objects.

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/chaostest/chaostest/provider"
 )
@@ -171,31 +170,11 @@ func labelValue(test string) string {
 }
 
 func namespacesSource(c *Client) source {
-	api := c.cs.CoreV1().Namespaces()
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.CoreV1().Namespaces(), func(l *corev1.NamespaceList) []runtime.Object { return objects(l.Items) })
 }
 
 func serviceAccountsSource(c *Client, ns string) source {
-	api := c.cs.CoreV1().ServiceAccounts(ns)
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.CoreV1().ServiceAccounts(ns), func(l *corev1.ServiceAccountList) []runtime.Object { return objects(l.Items) })
 }
 
 // defaultNamespace gives a TestNamespace client's namespace to a function that takes "ns"

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/chaostest/chaostest/jsonvalue"
 	"github.com/chaostest/chaostest/provider"
@@ -323,17 +322,7 @@ func evictionCandidates(pods []corev1.Pod, node string, localStorage bool) ([]co
 }
 
 func podsSource(c *Client, ns string) source {
-	api := c.cs.CoreV1().Pods(ns)
-	return source{
-		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
-			l, err := api.List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return objects(l.Items), l.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) },
-	}
+	return sourceFor(c.cs.CoreV1().Pods(ns), func(l *corev1.PodList) []runtime.Object { return objects(l.Items) })
 }
 
 func nodeConditions(ctx context.Context, c *Client, selector string) ([]any, error) {

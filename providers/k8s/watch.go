@@ -20,6 +20,26 @@ type source struct {
 	watch func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
 }
 
+// typedAPI is the List and Watch of a typed client-go client (L: its list type).
+type typedAPI[L any] interface {
+	List(ctx context.Context, o metav1.ListOptions) (L, error)
+	Watch(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
+}
+
+// sourceFor is the source of a typed client; items gives a list's objects.
+func sourceFor[L metav1.ListInterface](api typedAPI[L], items func(L) []runtime.Object) source {
+	return source{
+		list: func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
+			l, err := api.List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return items(l), l.GetResourceVersion(), nil
+		},
+		watch: api.Watch,
+	}
+}
+
 // waitUntil keeps an up-to-date view of the objects opts selects (one list, then watch events,
 // re-listing when the watch expires) and returns true as soon as cond holds for that view, or
 // false when ctx ends first. No polling, no sleeps.
