@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,6 +26,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/chaostest/chaostest/agent"
+	"github.com/chaostest/chaostest/agent/internal/nettest"
 	"github.com/chaostest/chaostest/agent/nft"
 	"github.com/chaostest/chaostest/agent/node"
 	"github.com/chaostest/chaostest/agent/v1alpha1"
@@ -215,7 +215,7 @@ func udpLoss(t testing.TB, p *corev1.Pod, n int) float64 {
 	c, err := net.Dial("udp", net.JoinHostPort(p.Status.PodIP, "9000"))
 	require.NoError(t, err)
 	defer c.Close()
-	forceReadBuffer(t, c.(*net.UDPConn))
+	nettest.ForceReadBuffer(t, c.(*net.UDPConn))
 	var mu sync.Mutex
 	got := map[string]bool{}
 	var last atomic.Int64
@@ -325,16 +325,3 @@ func uidOf(t testing.TB, out any) types.UID {
 
 // The table names the agent makes are the nft package's.
 var _ = nft.Prefix
-
-// forceReadBuffer gives c an 8 MiB receive buffer (SO_RCVBUFFORCE, past net.core.rmem_max: the
-// tests run as root), so that echoes are held while a loaded machine delays the reader.
-func forceReadBuffer(t testing.TB, c *net.UDPConn) {
-	t.Helper()
-	raw, err := c.SyscallConn()
-	require.NoError(t, err)
-	var serr error
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
-	}))
-	require.NoError(t, serr)
-}

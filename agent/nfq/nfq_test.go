@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -15,9 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
+	"github.com/chaostest/chaostest/agent/internal/nettest"
 	"github.com/chaostest/chaostest/agent/nft"
 )
 
@@ -53,49 +51,18 @@ type pair struct {
 
 func newPair(t testing.TB) *pair {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer func() { require.NoError(t, netns.Set(orig)); orig.Close() }()
-	a, err := netns.New()
-	require.NoError(t, err)
-	b, err := netns.New()
-	require.NoError(t, err)
-	require.NoError(t, netns.Set(a))
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "qa"}, PeerName: "qb", PeerNamespace: netlink.NsFd(int(b))}
-	require.NoError(t, netlink.LinkAdd(veth))
-	for _, x := range []struct {
-		ns         netns.NsHandle
-		name, addr string
-	}{{a, "qa", "10.252.0.1/30"}, {b, "qb", "10.252.0.2/30"}} {
-		h, err := netlink.NewHandleAt(x.ns)
-		require.NoError(t, err)
-		l, err := h.LinkByName(x.name)
-		require.NoError(t, err)
-		ad, _ := netlink.ParseAddr(x.addr)
-		require.NoError(t, h.AddrAdd(l, ad))
-		require.NoError(t, h.LinkSetUp(l))
-		lo, err := h.LinkByName("lo") // up, as in a pod (an ingress copy arrives through it)
-		require.NoError(t, err)
-		require.NoError(t, h.LinkSetUp(lo))
-		h.Close()
-	}
-	p := &pair{a: os.NewFile(uintptr(a), "ns-a"), b: os.NewFile(uintptr(b), "ns-b"), idle: 800 * time.Millisecond}
-	p.listener, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 252, 0, 1), Port: 9000})
-	require.NoError(t, err)
-	require.NoError(t, netns.Set(b))
-	p.sender, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 252, 0, 1), Port: 9000})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		p.listener.Close()
-		p.sender.Close()
-		p.a.Close()
-		p.b.Close()
-	})
+	a, b := nettest.Pair(t, "q", "10.252.0")
+	p := &pair{a: a, b: b, idle: 800 * time.Millisecond}
+	require.NoError(t, nettest.In(a, func() (err error) {
+		p.listener, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 252, 0, 1), Port: 9000})
+		return err
+	}))
+	t.Cleanup(func() { p.listener.Close() })
+	require.NoError(t, nettest.In(b, func() (err error) {
+		p.sender, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 252, 0, 1), Port: 9000})
+		return err
+	}))
+	t.Cleanup(func() { p.sender.Close() })
 	for deadline := time.Now().Add(5 * time.Second); len(p.delays(t, 1, 0)) == 0; {
 		require.True(t, time.Now().Before(deadline), "the veth pair does not carry traffic")
 	}
@@ -137,14 +104,7 @@ func median(d []time.Duration) time.Duration {
 // inNS runs f on a thread inside ns.
 func inNS(t testing.TB, ns *os.File, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // the thread is dropped when the goroutine ends
-		require.NoError(t, netns.Set(netns.NsHandle(ns.Fd())))
-		f()
-	}()
-	<-done
+	require.NoError(t, nettest.In(ns, func() error { f(); return nil }))
 }
 
 // instances lists the queues bound in ns.

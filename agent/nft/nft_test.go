@@ -3,15 +3,13 @@ package nft
 import (
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+
+	"github.com/chaostest/chaostest/agent/internal/nettest"
 )
 
 // pair is two fresh network namespaces joined by a veth pair (10.251.0.1 in a, 10.251.0.2 in
@@ -24,49 +22,19 @@ type pair struct {
 
 func newPair(t *testing.T) *pair {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer func() { require.NoError(t, netns.Set(orig)); orig.Close() }()
-	a, err := netns.New()
-	require.NoError(t, err)
-	b, err := netns.New()
-	require.NoError(t, err)
-	require.NoError(t, netns.Set(a))
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "va"}, PeerName: "vb", PeerNamespace: netlink.NsFd(int(b))}
-	require.NoError(t, netlink.LinkAdd(veth))
-	setup := func(h *netlink.Handle, name, addr string) {
-		l, err := h.LinkByName(name)
-		require.NoError(t, err)
-		ad, _ := netlink.ParseAddr(addr)
-		require.NoError(t, h.AddrAdd(l, ad))
-		require.NoError(t, h.LinkSetUp(l))
-	}
-	ha, err := netlink.NewHandleAt(a)
-	require.NoError(t, err)
-	hb, err := netlink.NewHandleAt(b)
-	require.NoError(t, err)
-	setup(ha, "va", "10.251.0.1/30")
-	setup(hb, "vb", "10.251.0.2/30")
-	p := &pair{a: os.NewFile(uintptr(a), "ns-a"), b: os.NewFile(uintptr(b), "ns-b")}
-	p.listener, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 251, 0, 1), Port: 9000})
-	require.NoError(t, err)
-	forceReadBuffer(t, p.listener)
-	require.NoError(t, netns.Set(b))
-	p.sender, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 251, 0, 1), Port: 9000})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		p.listener.Close()
-		p.sender.Close()
-		ha.Close()
-		hb.Close()
-		p.a.Close()
-		p.b.Close()
-	})
+	a, b := nettest.Pair(t, "v", "10.251.0")
+	p := &pair{a: a, b: b}
+	require.NoError(t, nettest.In(a, func() (err error) {
+		p.listener, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 251, 0, 1), Port: 9000})
+		return err
+	}))
+	t.Cleanup(func() { p.listener.Close() })
+	nettest.ForceReadBuffer(t, p.listener)
+	require.NoError(t, nettest.In(b, func() (err error) {
+		p.sender, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 251, 0, 1), Port: 9000})
+		return err
+	}))
+	t.Cleanup(func() { p.sender.Close() })
 	// Wait for the veth carrier and ARP: one datagram must come through.
 	buf := make([]byte, 64)
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -171,18 +139,4 @@ func TestApplyRefusesBadInput(t *testing.T) {
 	assert.Equal(t, uint32(2500), Threshold(25))
 	assert.Equal(t, uint32(10000), Threshold(100))
 	assert.Equal(t, uint32(5), Threshold(0.05))
-}
-
-// forceReadBuffer gives c an 8 MiB receive buffer (SO_RCVBUFFORCE, past net.core.rmem_max: the
-// tests run as root), so that a burst is held whole while a loaded machine delays the reader:
-// a datagram the socket had no room for would count as one the fault dropped.
-func forceReadBuffer(t *testing.T, c *net.UDPConn) {
-	t.Helper()
-	raw, err := c.SyscallConn()
-	require.NoError(t, err)
-	var serr error
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
-	}))
-	require.NoError(t, serr)
 }

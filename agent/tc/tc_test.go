@@ -4,64 +4,30 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/chaostest/chaostest/agent/internal/nettest"
 )
 
 // pair makes two fresh network namespaces joined by a veth pair (10.253.0.1 in a, 10.253.0.2
 // in b) and returns b, with a TCP listener in a. Nothing leaves the machine.
 func pair(t *testing.T) (b *os.File, ln net.Listener, dialB func() (net.Conn, error)) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer func() { require.NoError(t, netns.Set(orig)); orig.Close() }()
-	na, err := netns.New()
-	require.NoError(t, err)
-	nb, err := netns.New()
-	require.NoError(t, err)
-	require.NoError(t, netns.Set(na))
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ta"}, PeerName: "tb", PeerNamespace: netlink.NsFd(int(nb))}
-	require.NoError(t, netlink.LinkAdd(veth))
-	for _, x := range []struct {
-		ns         netns.NsHandle
-		name, addr string
-	}{{na, "ta", "10.253.0.1/30"}, {nb, "tb", "10.253.0.2/30"}} {
-		h, err := netlink.NewHandleAt(x.ns)
-		require.NoError(t, err)
-		l, err := h.LinkByName(x.name)
-		require.NoError(t, err)
-		ad, _ := netlink.ParseAddr(x.addr)
-		require.NoError(t, h.AddrAdd(l, ad))
-		require.NoError(t, h.LinkSetUp(l))
-		h.Close()
-	}
-	ln, err = net.Listen("tcp4", "10.253.0.1:9100")
-	require.NoError(t, err)
-	b = os.NewFile(uintptr(nb), "ns-b")
-	t.Cleanup(func() { ln.Close(); b.Close(); na.Close() })
-	dialB = func() (net.Conn, error) {
-		ch := make(chan struct{})
-		var c net.Conn
-		var err error
-		go func() {
-			defer close(ch)
-			runtime.LockOSThread() // the thread is dropped when the goroutine ends
-			if err = netns.Set(nb); err == nil {
-				c, err = net.DialTimeout("tcp4", "10.253.0.1:9100", 5*time.Second)
-			}
-		}()
-		<-ch
+	a, b := nettest.Pair(t, "t", "10.253.0")
+	require.NoError(t, nettest.In(a, func() (err error) {
+		ln, err = net.Listen("tcp4", "10.253.0.1:9100")
+		return err
+	}))
+	t.Cleanup(func() { ln.Close() })
+	dialB = func() (c net.Conn, err error) {
+		err = nettest.In(b, func() (err error) {
+			c, err = net.DialTimeout("tcp4", "10.253.0.1:9100", 5*time.Second)
+			return err
+		})
 		return c, err
 	}
 	return b, ln, dialB
